@@ -1,0 +1,3 @@
+module github.com/llmboot/llmboot
+
+go 1.26
