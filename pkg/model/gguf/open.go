@@ -1,0 +1,58 @@
+package gguf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// mapFile is mmap, replaceable so tests can take the fallback path.
+var mapFile = mmap
+
+// Open maps the file at path read-only and parses it. Without mmap (an
+// unsupported platform, a file system that refuses it) it reads the file
+// into memory instead. Close the File to unmap it.
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	defer fh.Close() // a mapping outlives its descriptor
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	size := st.Size()
+	if size < 0 || uint64(size) > math.MaxInt {
+		return nil, fmt.Errorf("gguf: %s: file size %d does not fit in memory", path, size)
+	}
+	var (
+		data  []byte
+		unmap func() error
+	)
+	if size > 0 {
+		data, unmap, err = mapFile(fh, int(size))
+	}
+	if size == 0 || err != nil {
+		data = make([]byte, size)
+		if _, err := io.ReadFull(fh, data); err != nil {
+			return nil, fmt.Errorf("gguf: %s: %w", path, err)
+		}
+		unmap = nil
+	}
+	f, err := Parse(data)
+	if err != nil {
+		if unmap != nil {
+			unmap()
+		}
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.Path = path
+		}
+		return nil, err
+	}
+	f.closer = unmap
+	return f, nil
+}
