@@ -68,10 +68,21 @@ var layouts = map[Type]layout{
 // Known reports whether t is a type whose layout this package knows.
 func (t Type) Known() bool { _, ok := layouts[t]; return ok }
 
-// String returns ggml's name for t ("Q4_K"), or "type(N)" for an unknown id.
+// otherNames are ggml types whose layout llmboot does not implement; named
+// so that a refusal says which type a file uses.
+var otherNames = map[Type]string{
+	16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S",
+	23: "IQ4_XS", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
+}
+
+// String returns ggml's name for t ("Q4_K"), or "type(N)" for an id ggml
+// does not have.
 func (t Type) String() string {
 	if l, ok := layouts[t]; ok {
 		return l.name
+	}
+	if name, ok := otherNames[t]; ok {
+		return name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
 }

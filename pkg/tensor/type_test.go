@@ -32,6 +32,9 @@ func TestRowBytes(t *testing.T) {
 	if _, err := Type(99).RowBytes(32); err == nil {
 		t.Error("unknown type accepted")
 	}
+	if Type(16).String() != "IQ2_XXS" || Type(16).Known() {
+		t.Errorf("IQ2_XXS: name %q, known %v", Type(16).String(), Type(16).Known())
+	}
 	if Type(99).String() != "type(99)" {
 		t.Errorf("unknown type name %q", Type(99).String())
 	}
