@@ -173,6 +173,7 @@ func TestCorrupt(t *testing.T) {
 		{"element overflow", baseFile, []edit{put64(170, 1<<40), put64(178, 1<<40)}, `gguf: tensor "b" at offset 166: shape [1099511627776 1099511627776]: element count overflows`},
 		{"unknown type", baseFile, []edit{put32(145, 99)}, `gguf: tensor "a" at offset 145: unknown tensor type 99`},
 		{"retired type", baseFile, []edit{put32(145, 4)}, `gguf: tensor "a" at offset 145: unknown tensor type 4`},
+		{"unsupported type", baseFile, []edit{put32(145, 16)}, `gguf: tensor "a" at offset 145: tensor type IQ2_XXS (16) is not supported`},
 		{"partial block", baseFile, []edit{put32(145, uint32(tensor.Q8_0))}, `gguf: tensor "a" at offset 133: type Q8_0: row length 8 is not a multiple of the block size 32`},
 		{"misaligned offset", baseFile, []edit{put64(190, 40)}, `gguf: tensor "b" at offset 190: data offset 40 is not a multiple of the alignment 32`},
 		{"overlap", baseFile, []edit{put64(149, 32), put64(190, 0)}, `gguf: tensor "a" at offset 256: data [256, 288) overlaps tensor "b" [224, 288)`},

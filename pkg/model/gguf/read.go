@@ -458,6 +458,9 @@ func (d *decoder) tensorInfo(f *File, i uint64) error {
 	}
 	tt := tensor.Type(t)
 	if !tt.Known() {
+		if name := tt.String(); name != fmt.Sprintf("type(%d)", t) {
+			return d.fail(typeAt, "tensor type %s (%d) is not supported", name, t)
+		}
 		return d.fail(typeAt, "unknown tensor type %d", t)
 	}
 	size, err := tensorSize(tt, shape)
