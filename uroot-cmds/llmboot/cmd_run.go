@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/llmboot/llmboot/pkg/kernels"
+	"github.com/llmboot/llmboot/pkg/llm"
+	"github.com/llmboot/llmboot/pkg/loader"
+	"github.com/llmboot/llmboot/pkg/model"
+)
+
+const runSynopsis = "run MODEL [-p PROMPT] [-n N] [-t THREADS] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--tokenizer FILE]"
+
+type runFlags struct {
+	prompt        string
+	n             int
+	threads       int
+	ctx           int
+	sampler       llm.SamplerParams
+	seed          int64
+	tokenizer     string
+	cacheType     string
+	noPrompt      bool
+	topK          int
+	repeatLastN   int
+	temp, topP    float64
+	minP, penalty float64
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	d := llm.DefaultSampler()
+	fs := newFlagSet("run", runSynopsis, stderr)
+	fs.StringVar(&f.prompt, "p", "", "prompt text")
+	fs.StringVar(&f.prompt, "prompt", "", "prompt text (same as -p)")
+	fs.IntVar(&f.n, "n", -1, "tokens to generate; -1 runs until end of sequence or a full context.\nFor llama2.c checkpoints, as run.c's -n: the total sequence length, prompt included")
+	fs.IntVar(&f.n, "n-predict", -1, "same as -n")
+	fs.IntVar(&f.threads, "t", runtime.NumCPU(), "threads for matrix work")
+	fs.IntVar(&f.threads, "threads", runtime.NumCPU(), "same as -t")
+	fs.IntVar(&f.ctx, "c", 0, "context size in tokens (0: the model's)")
+	fs.IntVar(&f.ctx, "ctx-size", 0, "same as -c")
+	fs.Float64Var(&f.temp, "temp", float64(d.Temp), "temperature; 0 is greedy")
+	fs.IntVar(&f.topK, "top-k", d.TopK, "keep the K most likely tokens (0: off)")
+	fs.Float64Var(&f.topP, "top-p", float64(d.TopP), "keep the smallest set of tokens with probability ≥ P (1: off)")
+	fs.Float64Var(&f.minP, "min-p", float64(d.MinP), "drop tokens less likely than P × the most likely one (0: off)")
+	fs.Float64Var(&f.penalty, "repeat-penalty", float64(d.RepeatPenalty), "penalise recently seen tokens (1: off)")
+	fs.IntVar(&f.repeatLastN, "repeat-last-n", d.RepeatLastN, "how many recent tokens the repeat penalty considers (-1: all)")
+	fs.Int64Var(&f.seed, "seed", -1, "random seed (-1: a random one, printed in the summary)")
+	fs.Int64Var(&f.seed, "s", -1, "same as --seed")
+	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
+	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16 (llama.cpp's default)")
+	fs.BoolVar(&f.noPrompt, "no-display-prompt", false, "do not echo the prompt")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := positional(pos, "MODEL"); err != nil {
+		fs.Usage()
+		return err
+	}
+	if f.threads < 1 {
+		return usagef("-t %d: need at least one thread", f.threads)
+	}
+	if f.ctx < 0 {
+		return usagef("-c %d: context size cannot be negative", f.ctx)
+	}
+	kvType, err := llm.ParseKVType(f.cacheType)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	seed := uint64(f.seed)
+	if f.seed < 0 {
+		seed = rand.Uint64() >> 1
+	}
+	f.sampler = llm.SamplerParams{Temp: float32(f.temp), TopK: f.topK, TopP: float32(f.topP), MinP: float32(f.minP),
+		RepeatPenalty: float32(f.penalty), RepeatLastN: f.repeatLastN, Seed: seed}
+
+	start := time.Now()
+	m, err := model.Open(pos[0], model.Options{TokenizerPath: f.tokenizer})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if m.Tokenizer == nil {
+		return fmt.Errorf("%s has no tokenizer: name a tokenizer.bin with --tokenizer", pos[0])
+	}
+	w, err := loader.Memory(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	pool := kernels.NewPool(f.threads)
+	defer pool.Close()
+	ctx := f.ctx
+	if ctx == 0 {
+		ctx = m.Config.Context
+	}
+	eng, err := llm.NewEngine(m.Config, w, pool, llm.Options{Context: ctx, KVType: kvType})
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	loadTime := time.Since(start)
+
+	tok := m.Tokenizer
+	v := tok.Vocab()
+	var prompt []int
+	opts := llm.GenerateOptions{MaxTokens: f.n, StopEOS: v.EOS, StopBOS: -1, Sampler: f.sampler}
+	if m.Format == model.FormatLlama2c {
+		// run.c: its own encoder, no special tokens, stop on BOS, and -n
+		// counts every position (prompt included).
+		prompt = tok.EncodeLlama2c(f.prompt, true, false)
+		opts.StopEOS, opts.StopBOS = -1, v.BOS
+		// run.c runs forward at positions [0, n) and samples after each
+		// one, so it generates n - prompt + 1 tokens.
+		if f.n > 0 {
+			opts.MaxTokens = max(f.n-len(prompt)+1, 0)
+		}
+	} else {
+		prompt = tok.Encode(f.prompt, v.AddBOS, true)
+		if len(prompt) == 0 && v.BOS >= 0 {
+			prompt = []int{v.BOS}
+		}
+	}
+	if len(prompt) >= ctx {
+		return fmt.Errorf("prompt is %d tokens, longer than the context of %d (raise -c)", len(prompt), ctx)
+	}
+
+	out := bufio.NewWriter(stdout)
+	// The SentencePiece space of the first piece after BOS is dropped on
+	// screen, as run.c does (llama.cpp's token pieces keep it; its CLI prints
+	// the prompt as typed).
+	dec := tok.NewDecoder()
+	dec.StripLeadingSpace = true
+	if !f.noPrompt {
+		for _, id := range prompt {
+			out.WriteString(dec.Add(id))
+		}
+	} else {
+		// The decoder still needs to know what came before the first generated token.
+		for _, id := range prompt {
+			dec.Add(id)
+		}
+	}
+	out.Flush()
+	stats, genErr := llm.Generate(eng, prompt, opts, func(id int) error {
+		out.WriteString(dec.Add(id))
+		return out.Flush()
+	})
+	out.WriteString(dec.Flush())
+	out.WriteString("\n")
+	if err := out.Flush(); err != nil && genErr == nil {
+		genErr = err
+	}
+	if genErr != nil {
+		return genErr
+	}
+	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, loaded in %s\n", pos[0], m.Format, humanBytes(m.FileSize), round(loadTime))
+	fmt.Fprintf(stderr, "llmboot: prompt: %d tokens in %s (%s)\n", stats.PromptTokens, round(stats.PromptTime), rate(stats.PromptTokens, stats.PromptTime))
+	fmt.Fprintf(stderr, "llmboot: generated: %d tokens in %s (%s), stopped: %s\n", stats.Generated, round(stats.GenTime), rate(stats.Generated, stats.GenTime), stats.Reason)
+	fmt.Fprintf(stderr, "llmboot: threads %d, context %d, KV cache %s %s, seed %d\n", f.threads, ctx, kvType, humanBytes(eng.KVBytes()), seed)
+	return nil
+}
+
+func rate(n int, d time.Duration) string {
+	if n == 0 || d <= 0 {
+		return "- tok/s"
+	}
+	return fmt.Sprintf("%.1f tok/s", float64(n)/d.Seconds())
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Second:
+		return d.Round(time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for x := n / unit; x >= unit; x /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
