@@ -59,4 +59,3 @@ func tensorFloat(t model.Tensor, i int) float32 {
 	b := t.Data[4*i:]
 	return math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 }
-
