@@ -19,6 +19,7 @@ func openGGUF(path string, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("model: %s: %w", path, err)
 	}
 	m.closer = f
+	m.FileSize = int64(f.End())
 	return m, nil
 }
 
@@ -84,9 +85,14 @@ func fromGGUF(f *gguf.File, opts Options) (*Model, error) {
 
 	m := &Model{Format: FormatGGUF, Config: c}
 	for _, ti := range f.Tensors {
-		data, err := f.TensorData(ti.Name)
-		if err != nil {
-			return nil, err
+		// A header-only parse (a model read through a network or device
+		// source) has offsets but no bytes: loaders read them.
+		var data []byte
+		if f.Data() != nil {
+			var err error
+			if data, err = f.TensorData(ti.Name); err != nil {
+				return nil, err
+			}
 		}
 		shape := make([]int, len(ti.Shape))
 		for i, d := range ti.Shape {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llmboot/llmboot/internal/filesize"
 	"github.com/llmboot/llmboot/pkg/model/tokenizer"
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
@@ -99,8 +100,10 @@ const (
 
 // Model is an open model: its description and the mapping behind its tensors.
 type Model struct {
-	Path     string
-	Format   Format
+	Path   string
+	Format Format
+	// FileSize is the file's size; for a GGUF read from a block device, the
+	// bytes the GGUF occupies at its start.
 	FileSize int64
 	Config   Config
 	Tensors  []Tensor
@@ -133,6 +136,10 @@ func Open(path string, opts Options) (*Model, error) {
 	var magic [4]byte
 	n, _ := io.ReadFull(f, magic[:])
 	st, statErr := f.Stat()
+	var size int64
+	if statErr == nil && !st.IsDir() {
+		size, statErr = filesize.Of(f) // stat says 0 for a block device
+	}
 	f.Close()
 	if statErr != nil {
 		return nil, fmt.Errorf("model: %s: %w", path, statErr)
@@ -140,10 +147,15 @@ func Open(path string, opts Options) (*Model, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("model: %s is a directory, not a model file", path)
 	}
+	device := filesize.IsBlockDevice(st.Mode())
 	var m *Model
 	switch {
 	case n == 4 && string(magic[:]) == "GGUF":
 		m, err = openGGUF(path, opts)
+		if err == nil && device {
+			// Report the model, not the whole disk it was written to.
+			size = m.FileSize
+		}
 	case n == 4 && string(magic[:]) == "GGML", n == 4 && string(magic[:]) == "ggjt", n == 4 && string(magic[:]) == "ggmf":
 		return nil, fmt.Errorf("model: %s: legacy GGML/GGJT file; convert it to GGUF with llama.cpp's convert scripts", path)
 	case n == 4:
@@ -152,17 +164,14 @@ func Open(path string, opts Options) (*Model, error) {
 		// first int32 is dim. The llama2c parser tells them apart.
 		m, err = openLlama2c(path, opts)
 	default:
-		return nil, fmt.Errorf("model: %s: file is %d bytes, too short to be a model", path, st.Size())
+		return nil, fmt.Errorf("model: %s: file is %d bytes, too short to be a model", path, size)
 	}
 	if err != nil {
 		return nil, err
 	}
 	m.Path = path
-	m.FileSize = st.Size()
-	m.byName = make(map[string]int, len(m.Tensors))
-	for i, t := range m.Tensors {
-		m.byName[t.Name] = i
-	}
+	m.FileSize = size
+	m.index()
 	if err := m.check(); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("model: %s: %w", path, err)
@@ -177,6 +186,13 @@ func unwrapPathError(err error) error {
 		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 	}
 	return err
+}
+
+func (m *Model) index() {
+	m.byName = make(map[string]int, len(m.Tensors))
+	for i, t := range m.Tensors {
+		m.byName[t.Name] = i
+	}
 }
 
 // Tensor returns the tensor called name.
