@@ -21,7 +21,9 @@ func OpenAt(name string, r io.ReaderAt, size int64, opts Options) (*Model, error
 	if err != nil {
 		return nil, fmt.Errorf("model: %s: %w", name, err)
 	}
-	m.Path, m.FileSize = name, size
+	// On a raw device the GGUF is followed by the rest of the disk: the
+	// model is the bytes up to its last tensor.
+	m.Path, m.FileSize = name, min(size, int64(f.End()))
 	m.index()
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("model: %s: %w", name, err)
@@ -56,4 +58,23 @@ func readHeader(r io.ReaderAt, size int64) (*gguf.File, error) {
 			return nil, err
 		}
 	}
+}
+
+// OpenBytes describes the GGUF model held in b (a model downloaded into
+// memory): tensors are views of b.
+func OpenBytes(name string, b []byte, opts Options) (*Model, error) {
+	f, err := gguf.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", name, err)
+	}
+	m, err := fromGGUF(f, opts)
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", name, err)
+	}
+	m.Path, m.FileSize = name, int64(len(b))
+	m.index()
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("model: %s: %w", name, err)
+	}
+	return m, nil
 }

@@ -26,6 +26,12 @@ type runFlags struct {
 	tokenizer     string
 	cacheType     string
 	noPrompt      bool
+	strategy      string
+	memLimit      string
+	explain       bool
+	quiet         bool
+	sha           string
+	direct        bool
 	topK          int
 	repeatLastN   int
 	temp, topP    float64
@@ -55,6 +61,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16 (llama.cpp's default)")
 	fs.BoolVar(&f.noPrompt, "no-display-prompt", false, "do not echo the prompt")
+	fs.StringVar(&f.strategy, "strategy", "auto", "how weights reach the kernels: auto, memory, nvme (stream from a file or device), network (stream from HTTP)")
+	fs.StringVar(&f.memLimit, "mem-limit", "", "memory the model may use, e.g. 512M (default: what the system has available)")
+	fs.BoolVar(&f.explain, "explain", false, "print each feasible plan with its estimated speed and why the chosen one won")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines while loading")
+	fs.StringVar(&f.sha, "sha256", "", "expected sha256 of the model file (default: MODEL.sha256 beside a local file, if present)")
+	fs.BoolVar(&f.direct, "direct", true, "O_DIRECT reads when streaming from a file or device")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -80,18 +92,50 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	f.sampler = llm.SamplerParams{Temp: float32(f.temp), TopK: f.topK, TopP: float32(f.topP), MinP: float32(f.minP),
 		RepeatPenalty: float32(f.penalty), RepeatLastN: f.repeatLastN, Seed: seed}
 
+	strategy, err := loader.ParseStrategy(f.strategy)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	var memLimit int64
+	if f.memLimit != "" {
+		if memLimit, err = loader.ParseSize(f.memLimit); err != nil {
+			return usageError{"--mem-limit: " + err.Error()}
+		}
+	}
+	sha := f.sha
+	if sha == "" && !loader.IsURL(pos[0]) {
+		sha = loader.SHA256Beside(pos[0])
+	}
+	opts := loader.Options{Strategy: strategy, MemLimit: memLimit, TokenizerPath: f.tokenizer, SHA256: sha, Direct: f.direct,
+		KVBytes: func(c model.Config) int64 {
+			n := int64(f.ctx)
+			if n == 0 {
+				n = int64(c.Context)
+			}
+			per := int64(4)
+			if kvType == llm.KVF16 {
+				per = 2
+			}
+			return 2 * per * int64(c.Layers) * n * int64(c.KVDim())
+		},
+		Log: func(msg string) { fmt.Fprintf(stderr, "llmboot: %s\n", msg) },
+	}
+	if f.explain {
+		opts.Explain = stderr
+	}
+	if !f.quiet {
+		opts.Progress = stderr
+	}
+
 	start := time.Now()
-	m, err := model.Open(pos[0], model.Options{TokenizerPath: f.tokenizer})
+	ld, err := loader.Open(pos[0], opts)
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer ld.Close()
+	m := ld.Model
 	if m.Tokenizer == nil {
 		return fmt.Errorf("%s has no tokenizer: name a tokenizer.bin with --tokenizer", pos[0])
-	}
-	w, err := loader.Memory(m)
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	pool := kernels.NewPool(f.threads)
 	defer pool.Close()
@@ -99,7 +143,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if ctx == 0 {
 		ctx = m.Config.Context
 	}
-	eng, err := llm.NewEngine(m.Config, w, pool, llm.Options{Context: ctx, KVType: kvType})
+	eng, err := llm.NewEngine(m.Config, ld.Weights, pool, llm.Options{Context: ctx, KVType: kvType})
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -108,16 +152,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	tok := m.Tokenizer
 	v := tok.Vocab()
 	var prompt []int
-	opts := llm.GenerateOptions{MaxTokens: f.n, StopEOS: v.EOS, StopBOS: -1, Sampler: f.sampler}
+	gen := llm.GenerateOptions{MaxTokens: f.n, StopEOS: v.EOS, StopBOS: -1, Sampler: f.sampler}
 	if m.Format == model.FormatLlama2c {
 		// run.c: its own encoder, no special tokens, stop on BOS, and -n
 		// counts every position (prompt included).
 		prompt = tok.EncodeLlama2c(f.prompt, true, false)
-		opts.StopEOS, opts.StopBOS = -1, v.BOS
+		gen.StopEOS, gen.StopBOS = -1, v.BOS
 		// run.c runs forward at positions [0, n) and samples after each
 		// one, so it generates n - prompt + 1 tokens.
 		if f.n > 0 {
-			opts.MaxTokens = max(f.n-len(prompt)+1, 0)
+			gen.MaxTokens = max(f.n-len(prompt)+1, 0)
 		}
 	} else {
 		prompt = tok.Encode(f.prompt, v.AddBOS, true)
@@ -146,7 +190,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	out.Flush()
-	stats, genErr := llm.Generate(eng, prompt, opts, func(id int) error {
+	stats, genErr := llm.Generate(eng, prompt, gen, func(id int) error {
 		out.WriteString(dec.Add(id))
 		return out.Flush()
 	})
@@ -158,7 +202,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if genErr != nil {
 		return genErr
 	}
-	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, loaded in %s\n", pos[0], m.Format, humanBytes(m.FileSize), round(loadTime))
+	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s), loaded in %s\n", pos[0], m.Format, humanBytes(m.FileSize), ld.Plan.Strategy, ld.Source, round(loadTime))
 	fmt.Fprintf(stderr, "llmboot: prompt: %d tokens in %s (%s)\n", stats.PromptTokens, round(stats.PromptTime), rate(stats.PromptTokens, stats.PromptTime))
 	fmt.Fprintf(stderr, "llmboot: generated: %d tokens in %s (%s), stopped: %s\n", stats.Generated, round(stats.GenTime), rate(stats.Generated, stats.GenTime), stats.Reason)
 	fmt.Fprintf(stderr, "llmboot: threads %d, context %d, KV cache %s %s, seed %d\n", f.threads, ctx, kvType, humanBytes(eng.KVBytes()), seed)

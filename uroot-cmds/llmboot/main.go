@@ -48,8 +48,13 @@ Usage:
   llmboot run MODEL [flags]        generate text (llmboot run --help)
   llmboot info MODEL               describe a model file
   llmboot tokenize MODEL TEXT      print the token ids of TEXT
+  llmboot serve-model PATH...      serve model files over HTTP (Range requests) for streaming
+  llmboot devices                  list NVMe controllers and namespaces
+  llmboot bench MODEL [flags]      prompt and generation speed, as llama-bench (llmboot bench --help)
+  llmboot gen-model OUT.gguf       write a random-weight model of a real shape (llmboot gen-model --help)
 
-MODEL is a GGUF file or a llama2.c checkpoint (.bin, with --tokenizer tokenizer.bin).
+MODEL is a GGUF file, a block device holding one (/dev/nvme0n1), an http(s):// URL of one,
+or a llama2.c checkpoint (.bin, with --tokenizer tokenizer.bin).
 `
 
 // run is the whole command, testable: args exclude the program name.
@@ -65,6 +70,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdInfo(args[1:], stdout, stderr)
 	case "tokenize":
 		return cmdTokenize(args[1:], stdout, stderr)
+	case "serve-model":
+		return cmdServe(args[1:], stdout, stderr)
+	case "devices":
+		return cmdDevices(args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
+	case "gen-model":
+		return cmdGenModel(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
 		return nil

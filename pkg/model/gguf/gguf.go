@@ -426,6 +426,17 @@ func toInt(v any) (int64, bool) {
 	return 0, false
 }
 
+// End returns the offset just past the last tensor's data: the length of the
+// GGUF itself, less than FileSize when other bytes follow it (the rest of a
+// disk the model was written to raw).
+func (f *File) End() uint64 {
+	end := min(f.DataOffset, f.FileSize)
+	for _, ti := range f.Tensors {
+		end = max(end, f.DataOffset+ti.Offset+ti.Size)
+	}
+	return end
+}
+
 // Tensor returns the description of the named tensor.
 func (f *File) Tensor(name string) (TensorInfo, bool) {
 	i, ok := f.tensorIndex[name]

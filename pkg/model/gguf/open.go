@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/llmboot/llmboot/internal/filesize"
 )
 
 // mapFile is mmap, replaceable so tests can take the fallback path.
@@ -14,6 +16,10 @@ var mapFile = mmap
 // Open maps the file at path read-only and parses it. Without mmap (an
 // unsupported platform, a file system that refuses it) it reads the file
 // into memory instead. Close the File to unmap it.
+//
+// path may name a block device holding a GGUF at offset 0 (a raw NVMe
+// namespace): the whole device is mapped, the bytes after the GGUF are
+// ignored. A device is never read into memory whole: without mmap it fails.
 func Open(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -24,7 +30,11 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	size := st.Size()
+	device := filesize.IsBlockDevice(st.Mode())
+	size, err := filesize.Of(fh)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
 	if size < 0 || uint64(size) > math.MaxInt {
 		return nil, fmt.Errorf("gguf: %s: file size %d does not fit in memory", path, size)
 	}
@@ -34,6 +44,9 @@ func Open(path string) (*File, error) {
 	)
 	if size > 0 {
 		data, unmap, err = mapFile(fh, int(size))
+	}
+	if device && err != nil {
+		return nil, fmt.Errorf("gguf: %s: cannot map the %d-byte block device: %w", path, size, err)
 	}
 	if size == 0 || err != nil {
 		data = make([]byte, size)
