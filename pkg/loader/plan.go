@@ -222,11 +222,13 @@ func ProbeMemory() float64 {
 			sum += v
 		}
 	}
-	probeSink = sum
-	return float64(2*len(buf)*8) / max(time.Since(start).Seconds(), 1e-6)
+	el := time.Since(start).Seconds()
+	// The sum is known; checking it keeps the loop from being optimised away.
+	if n := uint64(len(buf)); sum != n*(n-1) {
+		return 0
+	}
+	return float64(2*len(buf)*8) / max(el, 1e-6)
 }
-
-var probeSink uint64
 
 // human formats a byte count with binary units.
 func human(n int64) string {
