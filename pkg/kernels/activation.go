@@ -37,7 +37,7 @@ func QuantizeActivations(t tensor.Type, dst []byte, src []float32) error {
 func activationQuantizer(t tensor.Type) func(dst []byte, src []float32) {
 	switch t {
 	case tensor.Q8_0:
-		return quantizeQ8_0Runtime
+		return quantizeQ8_0Act
 	case tensor.Q8_1:
 		return quantizeQ8_1Runtime
 	case tensor.F32, tensor.F16, tensor.BF16, tensor.Q8_K:
@@ -59,9 +59,18 @@ func runtimeScale(x []float32) (d, id float32) {
 	return amax / 127, id
 }
 
-// roundEvenToInt8 is _mm256_round_ps(x, _MM_ROUND_NEAREST) then the
-// saturating packs; |x| ≤ 127 here, so no saturation happens.
-func roundEvenToInt8(f float32) int8 { return int8(int32(math.RoundToEven(float64(f)))) }
+// roundEvenToInt8 is _mm256_round_ps(x, _MM_ROUND_NEAREST), the
+// conversion to int32 and the saturating packs. |x| ≤ 127 but in one case:
+// a block whose amax is below 127/FLT_MAX makes id infinite, x*id
+// infinite or NaN, which the conversion turns into INT32_MIN and the packs
+// into -128 (the block's f16 scale is 0 then, so the value does not count).
+func roundEvenToInt8(f float32) int8 {
+	r := math.RoundToEven(float64(f))
+	if !(r >= math.MinInt32 && r <= math.MaxInt32) {
+		return math.MinInt8
+	}
+	return int8(min(max(r, math.MinInt8), math.MaxInt8))
+}
 
 func quantizeQ8_0Runtime(dst []byte, src []float32) {
 	for b := 0; b < len(src)/qk32; b++ {

@@ -26,10 +26,33 @@ func expVec(x float32) float32 {
 	return float32(math.Inf(1))
 }
 
-// fma32 is a*b+c with one rounding to float32 (the product of two float32
-// values is exact in float64, so only the final sum is rounded twice, which
-// can differ from a true float32 FMA only on exact double-rounding ties).
-func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+// fma32 is a*b+c rounded once to float32, as a hardware vfmadd does. The
+// product of two float32 values is exact in float64, so s = p+c is the
+// exact result rounded once; rounding s again to float32 is wrong only when
+// s sits exactly on a midpoint between two float32 values (or is below the
+// float32 normal range, where the midpoints lie elsewhere). There TwoSum
+// gives the exact error and s is rounded to odd instead (the neighbour
+// with an odd last bit when inexact), which is exact to round again: 53
+// bits leave more than the two guard bits that needs.
+func fma32(a, b, c float32) float32 {
+	p, z := float64(a)*float64(b), float64(c)
+	s := p + z
+	bits := math.Float64bits(s)
+	if bits&(1<<29-1) != 1<<28 && bits&^(1<<63) >= 0x3810000000000000 { // not a midpoint, |s| >= 2^-126
+		return float32(s)
+	}
+	bb := s - p
+	e := (p - (s - bb)) + (z - bb) // s + e == p + z exactly; NaN when s is not finite
+	if e != 0 && e == e && bits&1 == 0 {
+		if (e > 0) == (s > 0) {
+			bits++ // the exact value lies beyond s, away from zero
+		} else {
+			bits--
+		}
+		s = math.Float64frombits(bits)
+	}
+	return float32(s)
+}
 
 // fnma32 is -(a*b)+c, as _mm512_fnmadd_ps.
-func fnma32(a, b, c float32) float32 { return float32(math.FMA(-float64(a), float64(b), float64(c))) }
+func fnma32(a, b, c float32) float32 { return fma32(-a, b, c) }

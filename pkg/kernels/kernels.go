@@ -15,6 +15,19 @@
 // bit for bit. A faster implementation of one type replaces that type's
 // entry in the kernel table (see typeKernels); callers do not change.
 //
+// Kernel paths (dispatch.go): the generic Go code above is PathGeneric and
+// runs everywhere. On amd64, PathAVX2 (AVX2+FMA+F16C, assembly in
+// *_amd64.s) replaces the dot products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+// Q4_K, Q5_K, Q6_K, F16 and F32 and the Q8_0 activation quantizer; the
+// package picks the best path the CPU has at start-up, and
+// LLMBOOT_KERNELS=generic|avx2|avx512 forces one. The quantized kernels
+// and the quantizer give the generic bits exactly (same integer sums, same
+// float operations in the same order); F16 and F32 sum in tinyBLAS's
+// sixteen float32 lanes, as llama.cpp's x86 matrix products do, and differ
+// from the generic float64 sums by rounding only (see floatDotTolerance in
+// the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
+// its own yet: it runs the AVX2 ones.
+//
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as
 // built, rounds the product first. Products that feed an addition are
@@ -44,7 +57,9 @@ type typeKernel struct {
 // (and must keep the bits, which the tests check against these).
 var typeKernels [int(tensor.BF16) + 1]typeKernel
 
-func init() {
+// initTypeKernels fills typeKernels with the generic kernels; the
+// package's init (dispatch.go) calls it before choosing a path.
+func initTypeKernels() {
 	typeKernels[tensor.F32] = typeKernel{tensor.F32, dotF32, dequantF32, quantizeF32}
 	typeKernels[tensor.F16] = typeKernel{tensor.F16, dotF16, dequantF16, quantizeF16}
 	typeKernels[tensor.BF16] = typeKernel{tensor.BF16, dotBF16, dequantBF16, quantizeBF16}

@@ -256,8 +256,15 @@ func randMatrix(t testing.TB, r *rand.Rand, typ tensor.Type, rows, cols int) Mat
 
 // TestMatMulMatchesVecDot checks every output of MatMul, for 1 to 3
 // threads and batches of 1 to 5, bit for bit against VecDot on the
-// converted activation row.
+// converted activation row, on every kernel path (MatMul's four-row
+// kernels and row splits must not change a bit).
 func TestMatMulMatchesVecDot(t *testing.T) {
+	for _, p := range testedPaths() {
+		onPath(p, func() { testMatMulMatchesVecDot(t) })
+	}
+}
+
+func testMatMulMatchesVecDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const rows, cols = 37, 512
 	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
@@ -290,7 +297,7 @@ func TestMatMulMatchesVecDot(t *testing.T) {
 				}
 				for i, v := range out {
 					if math.Float32bits(v) != math.Float32bits(want[i]) {
-						t.Fatalf("%s threads %d batch %d: out[%d] = %g, VecDot gives %g", typ, p.Threads(), batch, i, v, want[i])
+						t.Fatalf("%s %s threads %d batch %d: out[%d] = %g, VecDot gives %g", ActivePath(), typ, p.Threads(), batch, i, v, want[i])
 					}
 				}
 			}
@@ -330,7 +337,7 @@ func TestPoolParallel(t *testing.T) {
 		}
 		for _, n := range []int{0, 1, 2, 3, 7, 100} {
 			seen := make([]int, n)
-			chunks := make(chan [2]int, 8)
+			chunks := make(chan [2]int, 64)
 			p.Parallel(n, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					seen[i]++ // chunks are disjoint, so no race
@@ -343,8 +350,12 @@ func TestPoolParallel(t *testing.T) {
 					t.Fatalf("threads %d n %d: index %d visited %d times", threads, n, i, c)
 				}
 			}
-			if nc := len(chunks); n > 0 && nc != min(n, max(1, threads)) {
-				t.Errorf("threads %d n %d: %d chunks", threads, n, nc)
+			want := min(n, chunksPerThread*threads)
+			if threads <= 1 {
+				want = min(n, 1)
+			}
+			if nc := len(chunks); nc != want {
+				t.Errorf("threads %d n %d: %d chunks, want %d", threads, n, nc, want)
 			}
 		}
 		p.Close()

@@ -3,64 +3,82 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// Pool runs work on a fixed set of goroutines started once, so a matrix
-// product costs a few channel operations rather than goroutine starts. The
-// caller's goroutine takes the first chunk of every Parallel call itself,
-// so a Pool of n threads keeps n-1 goroutines.
+// Pool runs work on a fixed set of goroutines started once. A Parallel call
+// publishes one job with an atomic generation counter and splits it into a
+// few chunks per thread, which the caller and the workers claim one at a
+// time with a compare-and-swap: a worker that is slow to start (its thread
+// descheduled on a busy machine) holds nobody up, the others take its
+// chunks. Idle workers spin on the generation for a short while before
+// parking, so the back-to-back matrix products of a token cost a few
+// atomic operations rather than channel operations and futex wake-ups. A
+// Pool of n threads keeps n-1 goroutines: the caller works too.
 type Pool struct {
 	threads int
-	workers []chan chunk
+	workers []*poolWorker
 	closed  bool
 
-	// scratch holds MatMul's converted activations between calls.
-	scratch []byte
+	mu   sync.Mutex    // held by the Parallel call that owns the job slot
+	gen  atomic.Uint64 // job generation, bumped to publish job
+	job  poolJob       // written only while no chunk of the previous job runs
+	quit atomic.Bool
+
+	// claim holds the generation (bits 32-63), the job's chunk count
+	// (16-31) and the next unclaimed chunk (0-15): a claim for an old
+	// generation fails, so a late worker never runs a finished job, and job
+	// stays untouched while any claimed chunk runs.
+	claim atomic.Uint64
+	done  atomic.Int32 // chunks of the current job finished
+
+	// The caller parks on wake when the last chunks take long (see wait).
+	callerParked atomic.Bool
+	callerWake   chan struct{}
+
+	panicMu    sync.Mutex
+	panicked   bool
+	panicValue any
+
+	// MatMul's state, kept here so a call allocates nothing.
+	scratch []byte // converted activations
+	mm      matmulJob
+	mmQuant func(lo, hi int)
+	mmRows  func(lo, hi int)
+	mmQuads func(lo, hi int)
 }
 
-// chunk is one worker's share of a Parallel call.
-type chunk struct {
-	fn     func(lo, hi int)
-	lo, hi int
-	call   *parallelCall
+type poolJob struct {
+	fn        func(lo, hi int)
+	n, chunks int
 }
 
-// parallelCall tracks one Parallel call: the chunks still running and the
-// first panic any of them raised, re-raised on the caller's goroutine.
-type parallelCall struct {
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	panicked bool
-	value    any
+type poolWorker struct {
+	parked atomic.Bool
+	wake   chan struct{}
 }
 
-func (c *parallelCall) run(fn func(lo, hi int), lo, hi int) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.mu.Lock()
-			if !c.panicked {
-				c.panicked, c.value = true, r
-			}
-			c.mu.Unlock()
-		}
-		c.wg.Done()
-	}()
-	fn(lo, hi)
-}
+// spinFor is how long an idle worker (or a waiting caller) spins before it
+// parks: longer than the gaps between the matrix products of one token,
+// short enough not to hold a core between tokens of a slow consumer.
+const spinFor = 200 * time.Microsecond
+
+// chunksPerThread is how finely Parallel splits its range: enough that a
+// late thread's share is taken by the others, few enough that claiming
+// stays cheap.
+const chunksPerThread = 4
 
 // NewPool starts a pool of threads workers (the caller counts as one);
 // threads below 1 are taken as 1.
 func NewPool(threads int) *Pool {
 	threads = max(1, threads)
-	p := &Pool{threads: threads, workers: make([]chan chunk, threads-1)}
-	for i := range p.workers {
-		ch := make(chan chunk, 1)
-		p.workers[i] = ch
-		go func() {
-			for c := range ch {
-				c.call.run(c.fn, c.lo, c.hi)
-			}
-		}()
+	p := &Pool{threads: threads, callerWake: make(chan struct{}, 1)}
+	p.mmQuant, p.mmRows, p.mmQuads = p.matmulQuantize, p.matmulRows, p.matmulQuads
+	for i := 1; i < threads; i++ {
+		w := &poolWorker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.work(w)
 	}
 	return p
 }
@@ -75,43 +93,218 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, ch := range p.workers {
-		close(ch)
+	p.quit.Store(true)
+	p.gen.Add(1)
+	for _, w := range p.workers {
+		if w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
 	}
 	p.workers = nil
 }
 
-// Parallel calls fn(lo, hi) on contiguous chunks covering [0, n), one chunk
-// per worker (fewer when n is small), and returns when all are done. A
-// panic in fn is re-raised on the caller's goroutine after every chunk has
-// finished. Parallel may be called from several goroutines at once.
+// work is a worker's loop: wait for a new generation, claim and run its
+// chunks until none are left, repeat.
+func (p *Pool) work(w *poolWorker) {
+	var seen uint64 // the generation NewPool started at, however late this goroutine runs
+	for {
+		seen = p.awaitGen(w, seen)
+		if p.quit.Load() {
+			return
+		}
+		p.runChunks(seen)
+	}
+}
+
+// runChunks claims and runs chunks of generation g until there are none
+// left (or the job is already another one).
+func (p *Pool) runChunks(g uint64) {
+	for {
+		c := p.claim.Load()
+		next, chunks := int(c&0xffff), int(c>>16&0xffff)
+		if c>>32 != g&0xffffffff || next >= chunks {
+			return
+		}
+		if !p.claim.CompareAndSwap(c, c+1) {
+			continue
+		}
+		j := p.job // safe: chunk next is claimed and unfinished, so job is generation g's
+		p.runChunk(j.fn, next*j.n/chunks, (next+1)*j.n/chunks)
+		if p.done.Add(1) == int32(chunks) && p.callerParked.CompareAndSwap(true, false) {
+			p.callerWake <- struct{}{}
+		}
+	}
+}
+
+// awaitGen spins until the generation moves past seen, then parks until
+// the caller wakes it. The parked flag and the generation are checked in
+// opposite orders by the two sides, so a wake-up is never lost: whoever
+// clears the flag owns the token on wake.
+func (p *Pool) awaitGen(w *poolWorker, seen uint64) uint64 {
+	deadline := time.Time{}
+	for spins := 0; ; spins++ {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if spins&255 != 255 {
+			continue
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(spinFor)
+			continue
+		}
+		if now.Before(deadline) {
+			osYield()
+			continue
+		}
+		w.parked.Store(true)
+		if g := p.gen.Load(); g != seen {
+			if !w.parked.CompareAndSwap(true, false) {
+				<-w.wake // the caller cleared the flag first: its token is on the way
+			}
+			return g
+		}
+		<-w.wake
+		deadline = time.Time{}
+	}
+}
+
+// wait returns when all chunks of the current job are done: spinning
+// first, parking if that takes long.
+func (p *Pool) wait(chunks int32) {
+	deadline := time.Time{}
+	for spins := 0; p.done.Load() != chunks; spins++ {
+		if spins&255 != 255 {
+			continue
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(spinFor)
+			continue
+		}
+		if now.Before(deadline) {
+			osYield()
+			continue
+		}
+		p.callerParked.Store(true)
+		if p.done.Load() == chunks {
+			if !p.callerParked.CompareAndSwap(true, false) {
+				<-p.callerWake
+			}
+			return
+		}
+		<-p.callerWake
+		return
+	}
+}
+
+// runChunk runs fn over [lo, hi), recording the first panic of the job.
+func (p *Pool) runChunk(fn func(lo, hi int), lo, hi int) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicMu.Lock()
+			if !p.panicked {
+				p.panicked, p.panicValue = true, r
+			}
+			p.panicMu.Unlock()
+		}
+	}()
+	fn(lo, hi)
+}
+
+// Parallel calls fn(lo, hi) on disjoint contiguous chunks covering [0, n)
+// (at most chunksPerThread per thread, never more than n) on the pool's
+// goroutines and the caller's, and returns when all are done. A panic in
+// fn is re-raised on the caller's goroutine after every chunk has
+// finished. Parallel may be called from several goroutines at once, or from
+// inside fn: a call that finds the pool busy runs fn(0, n) itself.
 func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	parts := min(len(p.workers)+1, n)
-	if parts == 1 {
+	chunks := min(n, chunksPerThread*(len(p.workers)+1), 0xffff)
+	if len(p.workers) == 0 || !p.mu.TryLock() {
 		fn(0, n)
 		return
 	}
-	c := &parallelCall{}
-	c.wg.Add(parts)
-	for i := 1; i < parts; i++ {
-		p.workers[i-1] <- chunk{fn: fn, lo: i * n / parts, hi: (i + 1) * n / parts, call: c}
+	defer p.mu.Unlock()
+	g := p.gen.Load() + 1
+	p.job = poolJob{fn: fn, n: n, chunks: chunks}
+	p.done.Store(0)
+	p.claim.Store(g<<32 | uint64(chunks)<<16)
+	p.gen.Store(g) // publishes the job to the workers
+	for _, w := range p.workers {
+		if w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
 	}
-	c.run(fn, 0, n/parts)
-	c.wg.Wait()
-	if c.panicked {
-		panic(c.value)
+	p.runChunks(g)
+	p.wait(int32(chunks))
+	p.job.fn = nil
+	if p.panicked {
+		v := p.panicValue
+		p.panicked, p.panicValue = false, nil
+		panic(v)
 	}
 }
 
+// matmulJob is one MatMul call's operands, read by its chunks.
+type matmulJob struct {
+	m         Matrix
+	k         *typeKernel
+	dot4      func(n int, w []byte, stride int, a []byte, out *[4]float32)
+	quantize  func(dst []byte, src []float32)
+	out, x    []float32
+	xa        []byte
+	batch, ab int
+	rowBytes  int
+}
+
+func (p *Pool) matmulQuantize(lo, hi int) {
+	j := &p.mm
+	cols := j.m.Cols
+	for b := lo; b < hi; b++ {
+		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
+	}
+}
+
+// matmulQuads is matmulRows over rows [4*lo, 4*hi), clipped to the matrix.
+func (p *Pool) matmulQuads(lo, hi int) { p.matmulRows(4*lo, min(4*hi, p.mm.m.Rows)) }
+
+func (p *Pool) matmulRows(lo, hi int) {
+	j := &p.mm
+	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
+	dot := j.k.dot
+	if dot4 := j.dot4; dot4 != nil {
+		// Four rows at a time; their bytes stay in L1 across the batch.
+		var r4 [4]float32
+		for ; lo+4 <= hi; lo += 4 {
+			w := j.m.Data[lo*rb : (lo+4)*rb]
+			for b := 0; b < j.batch; b++ {
+				dot4(cols, w, rb, j.xa[b*ab:(b+1)*ab], &r4)
+				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
+			}
+		}
+	}
+	for r := lo; r < hi; r++ {
+		wrow := j.m.Data[r*rb : (r+1)*rb]
+		for b := 0; b < j.batch; b++ {
+			j.out[b*rows+r] = dot(cols, wrow, j.xa[b*ab:(b+1)*ab])
+		}
+	}
+}
+
+// parallelMinBytes is the least weight traffic (bytes times batch) worth
+// splitting across workers: below it the hand-off costs more than it saves.
+const parallelMinBytes = 32 << 10
+
 // MatMul computes out[b*m.Rows+r] = dot(row r of m, x[b*m.Cols:(b+1)*m.Cols])
 // for every row r and every b in [0, batch), as ggml's mul_mat does: x is
-// converted once to ActivationType(m.Type) by QuantizeActivations (into scratch kept in the pool,
-// so one MatMul at a time per pool), then rows are split across the
-// workers and each weight row is read once for the whole batch. x and out
-// may be longer than needed.
+// converted once to ActivationType(m.Type) by QuantizeActivations (into
+// scratch kept in the pool, so one MatMul at a time per pool), then rows
+// are split across the workers and each weight row is read once for the
+// whole batch. x and out may be longer than needed.
 func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 	if err := m.Validate(); err != nil {
 		return err
@@ -127,27 +320,26 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		return nil
 	}
 	k := &typeKernels[m.Type]
-	quantize := activationQuantizer(k.act)
 	ab, _ := k.act.RowBytes(m.Cols) // Validate checked Cols against the weight block, a multiple of the activation's
 	if need := batch * ab; cap(p.scratch) < need {
 		p.scratch = make([]byte, need)
 	}
-	xa := p.scratch[:batch*ab]
-	cols, rows := m.Cols, m.Rows
-	p.Parallel(batch, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			quantize(xa[b*ab:(b+1)*ab], x[b*cols:(b+1)*cols])
+	p.mm = matmulJob{
+		m: m, k: k, dot4: dot4Kernels[m.Type], quantize: activationQuantizer(k.act),
+		out: out, x: x, xa: p.scratch[:batch*ab],
+		batch: batch, ab: ab, rowBytes: m.RowBytes(),
+	}
+	if len(m.Data)*batch < parallelMinBytes {
+		p.matmulQuantize(0, batch)
+		p.matmulRows(0, m.Rows)
+	} else {
+		p.Parallel(batch, p.mmQuant)
+		if p.mm.dot4 != nil {
+			p.Parallel((m.Rows+3)/4, p.mmQuads) // chunks of whole row quads
+		} else {
+			p.Parallel(m.Rows, p.mmRows)
 		}
-	})
-	dot := k.dot
-	rb := m.RowBytes()
-	p.Parallel(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			wrow := m.Data[r*rb : (r+1)*rb]
-			for b := 0; b < batch; b++ {
-				out[b*rows+r] = dot(cols, wrow, xa[b*ab:(b+1)*ab])
-			}
-		}
-	})
+	}
+	p.mm = matmulJob{}
 	return nil
 }

@@ -70,12 +70,19 @@ func SiLU(x float32) float32 { return x / (1 + expf(-x)) }
 func SwiGLU(dst, gate, up []float32) {
 	gate, up = gate[:len(dst)], up[:len(dst)]
 	n16 := len(dst) &^ 15
-	for i := 0; i < n16; i++ {
-		g := gate[i]
-		dst[i] = float32(g/(1+expVec(-g))) * up[i]
-	}
+	swiGLUVec(dst[:n16], gate[:n16], up[:n16])
 	for i := n16; i < len(dst); i++ {
 		dst[i] = SiLU(gate[i]) * up[i]
+	}
+}
+
+// swiGLUVec is SwiGLU's vectorised part on the active path.
+var swiGLUVec = swiGLUVecGeneric
+
+func swiGLUVecGeneric(dst, gate, up []float32) {
+	for i := range dst {
+		g := gate[i]
+		dst[i] = float32(g/(1+expVec(-g))) * up[i]
 	}
 }
 
@@ -115,11 +122,21 @@ func RoPE(x []float32, pos, headDim int, base float32) {
 	}
 }
 
-// Dot is the float32 dot product over len(a) elements, each product
+// Dot is the float32 dot product over len(a) elements, as VecDot on F32
+// rows computes it on the active path: on the generic path each product
 // rounded to float32 and summed in float64, as ggml's scalar
-// ggml_vec_dot_f32 does.
+// ggml_vec_dot_f32 does; on the SIMD paths in tinyBLAS's sixteen-lane
+// order, as llama.cpp's x86 build multiplies F32 matrices (attention's
+// K·q among them).
 func Dot(a, b []float32) float32 {
 	b = b[:len(a)]
+	return dotFloats(a, b)
+}
+
+// dotFloats is Dot's kernel on the active path.
+var dotFloats = dotFloatsGeneric
+
+func dotFloatsGeneric(a, b []float32) float32 {
 	var sum float64
 	for i, v := range a {
 		sum += float64(v * b[i])

@@ -1,0 +1,128 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Path is an implementation of the hot kernels: the portable Go reference
+// or one written for a family of CPU instructions. Every path gives the
+// generic path's bits on the integer-quantized dot products and activation
+// quantizers; the float dot products (F32, F16, BF16) of the SIMD paths
+// sum in float32 lanes and are held to a stated tolerance instead (see
+// floatDotTolerance in the tests).
+type Path int
+
+const (
+	PathGeneric Path = iota // plain Go, every architecture: the reference
+	PathAVX2                // amd64 AVX2 + FMA + F16C
+	PathAVX512              // amd64 AVX-512 F/BW/VL (+VNNI): falls back to AVX2 kernels where none is written
+	numPaths
+)
+
+var pathNames = [numPaths]string{"generic", "avx2", "avx512"}
+
+func (p Path) String() string {
+	if p >= 0 && p < numPaths {
+		return pathNames[p]
+	}
+	return fmt.Sprintf("Path(%d)", int(p))
+}
+
+// ParsePath reads a path name as LLMBOOT_KERNELS takes it.
+func ParsePath(s string) (Path, error) {
+	for p, name := range pathNames {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
+			return Path(p), nil
+		}
+	}
+	return 0, fmt.Errorf("kernels: unknown kernel path %q (want generic, avx2 or avx512)", s)
+}
+
+// KernelsEnv names the environment variable that forces a path; it is
+// read once, when the package initialises.
+const KernelsEnv = "LLMBOOT_KERNELS"
+
+var (
+	activePath Path
+	pathNote   string // why the active path differs from the one asked for, if it does
+)
+
+// ActivePath is the path the kernels use: the best one this CPU supports,
+// or the one LLMBOOT_KERNELS asked for at start-up (lowered to the best
+// supported one below it when the CPU lacks it; PathNote says so).
+func ActivePath() Path { return activePath }
+
+// PathNote explains a LLMBOOT_KERNELS request that could not be honoured
+// as given ("" when there was none).
+func PathNote() string { return pathNote }
+
+// PathSupported reports whether this CPU (and build) can run p.
+func PathSupported(p Path) bool { return p == PathGeneric || archSupports(p) }
+
+// SupportedPaths lists the paths this machine can run, generic first.
+func SupportedPaths() []Path {
+	var ps []Path
+	for p := PathGeneric; p < numPaths; p++ {
+		if PathSupported(p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// genericKernels is the reference table; typeKernels is it with the active
+// path's replacements applied.
+var genericKernels [len(typeKernels)]typeKernel
+
+// dot4Kernels holds, per weight type, a kernel for four rows (stride
+// bytes apart) against one activation row where the active path has one:
+// out[i] gets exactly the bits dot gives for row i. MatMul uses it to run
+// four independent accumulations at once.
+var dot4Kernels [len(typeKernels)]func(n int, w []byte, stride int, a []byte, out *[4]float32)
+
+// quantizeQ8_0Act is the Q8_0 activation quantizer of the active path.
+var quantizeQ8_0Act = quantizeQ8_0Runtime
+
+func init() {
+	initTypeKernels()
+	genericKernels = typeKernels
+	best := PathGeneric
+	for p := PathGeneric; p < numPaths; p++ {
+		if PathSupported(p) {
+			best = p
+		}
+	}
+	want := best
+	if s, ok := os.LookupEnv(KernelsEnv); ok && s != "" {
+		p, err := ParsePath(s)
+		switch {
+		case err != nil:
+			pathNote = fmt.Sprintf("%s=%q is not a kernel path (generic, avx2, avx512); using %s", KernelsEnv, s, best)
+		case !PathSupported(p):
+			want = p
+			for !PathSupported(want) {
+				want--
+			}
+			pathNote = fmt.Sprintf("%s=%s: this CPU lacks it; using %s", KernelsEnv, p, want)
+		default:
+			want = p
+		}
+	}
+	usePath(want)
+}
+
+// usePath switches every kernel to path p, which must be supported. It is
+// not safe to call while kernels run; the tests use it between cases.
+func usePath(p Path) {
+	typeKernels = genericKernels
+	dot4Kernels = [len(typeKernels)]func(int, []byte, int, []byte, *[4]float32){}
+	quantizeQ8_0Act = quantizeQ8_0Runtime
+	dotFloats = dotFloatsGeneric
+	swiGLUVec = swiGLUVecGeneric
+	if p != PathGeneric {
+		archInstall(p, &typeKernels)
+	}
+	activePath = p
+}

@@ -1,0 +1,128 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// The AVX2 path needs AVX2 for the integer work, FMA for the float
+// accumulation the references fix (acc = fma(d, sum, acc)) and F16C for the
+// f16 scales; every AVX2 CPU made has the other two. The AVX-512 path adds
+// F/BW/VL; its VNNI kernels are gated on AVX512_VNNI separately, because
+// Go's assembler emits only the EVEX form of vpdpbusd.
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasOSXSAVE
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+)
+
+func archSupports(p Path) bool {
+	switch p {
+	case PathAVX2:
+		return hasAVX2
+	case PathAVX512:
+		return hasAVX512
+	}
+	return false
+}
+
+// archInstall puts path p's kernels into t. The AVX-512 path has no
+// kernels of its own yet and runs the AVX2 ones (which every AVX-512 CPU
+// runs).
+func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
+	if p != PathAVX2 && p != PathAVX512 {
+		return
+	}
+	t[tensor.Q8_0].dot = dotQ8_0AVX2
+	t[tensor.Q4_0].dot = dotQ4_0AVX2
+	t[tensor.F16].dot = dotF16AVX2
+	t[tensor.F32].dot = dotF32AVX2
+	t[tensor.Q4_1].dot = dotQ4_1AVX2
+	t[tensor.Q5_0].dot = dotQ5_0AVX2
+	t[tensor.Q5_1].dot = dotQ5_1AVX2
+	t[tensor.Q4_K].dot = dotQ4_KAVX2
+	t[tensor.Q5_K].dot = dotQ5_KAVX2
+	t[tensor.Q6_K].dot = dotQ6_KAVX2
+	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
+	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
+	quantizeQ8_0Act = quantizeQ8_0AVX2
+	dotFloats = dotFloatsAVX2
+	swiGLUVec = swiGLUVecAVX2
+}
+
+// swiGLUVecAVX2 runs swigluAVX2 and takes the groups it hands back (a lane
+// whose exp needs more than a normal float's scaling) in Go.
+func swiGLUVecAVX2(dst, gate, up []float32) {
+	for i := 0; i < len(dst); {
+		i += swigluAVX2(dst[i:], gate[i:len(dst)], up[i:len(dst)])
+		if i+8 <= len(dst) {
+			swiGLUVecGeneric(dst[i:i+8], gate[i:i+8], up[i:i+8])
+			i += 8
+		} else {
+			swiGLUVecGeneric(dst[i:], gate[i:len(dst)], up[i:len(dst)])
+			break
+		}
+	}
+}
+
+// dotFloatsAVX2 runs dotF32AVX2 on the float32 slices' bytes (amd64 is
+// little-endian, the F32 row layout).
+func dotFloatsAVX2(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	return dotF32AVX2(len(a), unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a)), unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b)))
+}
+
+// Implemented in dot_amd64.s and dotk_amd64.s. n is a whole number of blocks, and w and a
+// hold at least the bytes n elements need (VecDot and MatMul check this
+// before calling). The activation bytes of dotQ8_0AVX2 must lie in
+// [-127, 127], as every Q8_0 activation quantizer writes them: like
+// llama.cpp's vpsignb route, it would wrap on a weight below zero times
+// -128.
+
+//go:noescape
+func dotQ8_0AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ4_0AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ8_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+
+//go:noescape
+func dotQ4_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+
+//go:noescape
+func dotQ4_1AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ5_0AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ5_1AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotF16AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotF32AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ4_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ5_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ6_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func swigluAVX2(dst, gate, up []float32) int
+
+//go:noescape
+func quantizeQ8_0AVX2(dst []byte, src []float32)

@@ -1,0 +1,593 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 + FMA + F16C kernels for the 32-element block formats and the plain
+// float rows. The quantized ones reproduce the generic Go code's bits (see
+// dotQ4_0 and dotQ8_0 in quant32.go): per block, eight int32 lanes each
+// summing four consecutive products, converted to float32 and accumulated
+// with one fused multiply-add per block into eight float32 lanes, which are
+// added at the end in hsum_float_8's order. Integer sums are exact, so
+// only that float sequence matters, and it is kept.
+
+// Bytes 0x0f, for nibble masks.
+DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibbleMask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibbleMask<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibbleMask<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nibbleMask<>(SB), RODATA|NOPTR, $32
+
+// Bytes 8: the Q4_0 level offset.
+DATA eights<>+0(SB)/8, $0x0808080808080808
+DATA eights<>+8(SB)/8, $0x0808080808080808
+DATA eights<>+16(SB)/8, $0x0808080808080808
+DATA eights<>+24(SB)/8, $0x0808080808080808
+GLOBL eights<>(SB), RODATA|NOPTR, $32
+
+// int16 ones, for vpmaddwd pair sums.
+DATA onesW<>+0(SB)/8, $0x0001000100010001
+DATA onesW<>+8(SB)/8, $0x0001000100010001
+DATA onesW<>+16(SB)/8, $0x0001000100010001
+DATA onesW<>+24(SB)/8, $0x0001000100010001
+GLOBL onesW<>(SB), RODATA|NOPTR, $32
+
+// float32 sign-clearing mask.
+DATA absMask<>+0(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+8(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+16(SB)/8, $0x7fffffff7fffffff
+DATA absMask<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL absMask<>(SB), RODATA|NOPTR, $32
+
+// float32 127.
+DATA f127<>+0(SB)/4, $0x42fe0000
+GLOBL f127<>(SB), RODATA|NOPTR, $4
+
+// vpermd indices that undo the lane interleaving of vpackssdw/vpacksswb.
+DATA packPerm<>+0(SB)/4, $0
+DATA packPerm<>+4(SB)/4, $4
+DATA packPerm<>+8(SB)/4, $1
+DATA packPerm<>+12(SB)/4, $5
+DATA packPerm<>+16(SB)/4, $2
+DATA packPerm<>+20(SB)/4, $6
+DATA packPerm<>+24(SB)/4, $3
+DATA packPerm<>+28(SB)/4, $7
+GLOBL packPerm<>(SB), RODATA|NOPTR, $32
+
+// HSUM8 leaves in X0 (low float) the sum of Y0's eight lanes as
+// hsum_float_8 adds them: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)). Clobbers X1.
+#define HSUM8 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVHLPS     X0, X0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VADDSS       X1, X0, X0
+
+// BLOCKSCALE sets Y1 to eight copies of f16(w) * f16(a), rounded to
+// float32 once, from the f16 scales at (SI) and (DI). Clobbers Y2.
+#define BLOCKSCALE \
+	VPBROADCASTW (SI), X1; \
+	VPBROADCASTW (DI), X2; \
+	VCVTPH2PS    X1, Y1; \
+	VCVTPH2PS    X2, Y2; \
+	VMULPS       Y2, Y1, Y1
+
+// func dotQ8_0AVX2(n int, w, a []byte) float32
+TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $5, CX
+	VXORPS  Y0, Y0, Y0
+	VMOVDQU onesW<>(SB), Y15
+	TESTQ   CX, CX
+	JZ      q8done
+
+q8loop:
+	BLOCKSCALE
+	VMOVDQU    2(SI), Y3
+	VMOVDQU    2(DI), Y4
+	VPSIGNB    Y3, Y4, Y4      // a * sign(w)
+	VPABSB     Y3, Y3          // |w|, read as unsigned
+	VPMADDUBSW Y4, Y3, Y3      // pairs |w|*(a*sign(w)) = w*a
+	VPMADDWD   Y15, Y3, Y3     // lane l: elements 4l..4l+3
+	VCVTDQ2PS  Y3, Y3
+	VFMADD231PS Y3, Y1, Y0     // acc = d*sum + acc
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8loop
+
+q8done:
+	HSUM8
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0AVX2(n int, w, a []byte) float32
+//
+// Levels are used unsigned (u in [0,15]) and the offset removed in int16:
+// u*a - 8*a per pair is (u-8)*a exactly, for every int8 a (no vpsignb
+// wrap-around at -128).
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $5, CX
+	VXORPS  Y0, Y0, Y0
+	VMOVDQU onesW<>(SB), Y15
+	VMOVDQU nibbleMask<>(SB), Y14
+	VMOVDQU eights<>(SB), Y13
+	TESTQ   CX, CX
+	JZ      q4done
+
+q4loop:
+	BLOCKSCALE
+	VMOVDQU     2(SI), X3
+	VPSRLW      $4, X3, X4
+	VINSERTI128 $1, X4, Y3, Y3 // low half: bytes (elements 0-15), high: bytes>>4 (16-31)
+	VPAND       Y14, Y3, Y3
+	VMOVDQU     2(DI), Y4
+	VPMADDUBSW  Y4, Y3, Y3     // u*a pairs
+	VPMADDUBSW  Y4, Y13, Y5    // 8*a pairs
+	VPSUBW      Y5, Y3, Y3
+	VPMADDWD    Y15, Y3, Y3
+	VCVTDQ2PS   Y3, Y3
+	VFMADD231PS Y3, Y1, Y0
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4loop
+
+q4done:
+	HSUM8
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func quantizeQ8_0AVX2(dst []byte, src []float32)
+//
+// quantizeQ8_0Runtime, as llama.cpp's AVX2 quantize_row_q8_0: amax, d =
+// amax/127 stored as f16 (round to nearest even, as FP32ToFP16), id =
+// 127/amax (0 for an all-zero block), q = round-half-even(x*id).
+TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $5, CX
+	VMOVDQU absMask<>(SB), Y15
+	VMOVDQU packPerm<>(SB), Y14
+	VMOVSS  f127<>(SB), X13
+	VXORPS  X12, X12, X12
+	TESTQ   CX, CX
+	JZ      qdone
+
+qloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VANDPS  Y15, Y0, Y4
+	VANDPS  Y15, Y1, Y5
+	VANDPS  Y15, Y2, Y6
+	VANDPS  Y15, Y3, Y7
+	VMAXPS  Y5, Y4, Y4
+	VMAXPS  Y7, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS  X5, X4, X4
+	VMOVHLPS X4, X4, X5
+	VMAXPS  X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS  X5, X4, X4         // amax
+	VDIVSS  X13, X4, X5        // d = amax/127
+	VCVTPS2PH $0, X5, X5
+	VMOVD   X5, AX
+	MOVW    AX, (DI)
+	VDIVSS  X4, X13, X6        // 127/amax (inf when amax is 0)
+	VCMPSS  $4, X12, X4, X7    // amax != 0
+	VANDPS  X7, X6, X6         // id
+	VBROADCASTSS X6, Y6
+	VMULPS  Y6, Y0, Y0
+	VMULPS  Y6, Y1, Y1
+	VMULPS  Y6, Y2, Y2
+	VMULPS  Y6, Y3, Y3
+	VCVTPS2DQ Y0, Y0           // MXCSR's round to nearest even
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y14, Y0
+	VMOVDQU   Y0, 2(DI)
+	ADDQ $128, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  qloop
+
+qdone:
+	VZEROUPPER
+	RET
+
+// func dotF16AVX2(n int, w, a []byte) float32
+//
+// In llamafile tinyBLAS's order, which llama.cpp's x86 build uses for F16
+// and F32 matrix products (AVX-512: tinyBLAS<16, __m512, ...>): sixteen
+// float32 lanes, element i fused into lane i mod 16 (Y0: lanes 0-7, Y1:
+// 8-15), then _mm512_reduce_add_ps's tree, lane i + lane i+8, then +4, +2,
+// +1. A tail of n mod 16 elements (tinyBLAS declines such rows) is fused
+// into the sum one at a time. Not the generic path's float64 order: held
+// to a tolerance.
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+h16:
+	CMPQ CX, $16
+	JLT  hreduce
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS (DI), Y5
+	VCVTPH2PS 16(SI), Y6
+	VCVTPH2PS 16(DI), Y7
+	VFMADD231PS Y5, Y4, Y0
+	VFMADD231PS Y7, Y6, Y1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  h16
+
+hreduce:
+	VADDPS Y1, Y0, Y0
+	HSUM8
+
+h1:
+	TESTQ CX, CX
+	JZ    hdone
+	MOVWLZX (SI), AX
+	MOVWLZX (DI), BX
+	VMOVD   AX, X4
+	VMOVD   BX, X5
+	VCVTPH2PS X4, X4
+	VCVTPH2PS X5, X5
+	VFMADD231SS X5, X4, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  h1
+
+hdone:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32AVX2(n int, w, a []byte) float32
+//
+// As dotF16AVX2 on float32 rows.
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+f16:
+	CMPQ CX, $16
+	JLT  freduce
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  f16
+
+freduce:
+	VADDPS Y1, Y0, Y0
+	HSUM8
+
+f1:
+	TESTQ CX, CX
+	JZ    fdone
+	VMOVSS (SI), X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  f1
+
+fdone:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// The four-row forms: rows w, w+stride, w+2*stride, w+3*stride against one
+// activation row, results to out[0..3]. Each row keeps its own
+// accumulator and the single-row kernel's exact sequence of operations, so
+// the results are the single-row kernel's bits; four independent chains of
+// fused multiply-adds replace one, and the activation's share of the work
+// (its scale, its bytes, Q4_0's 8*a pair sums) is done once per block.
+
+// ROWSCALE(addr, dst) sets dst to f16(addr) * Y4 (the activation scale).
+#define ROWSCALE(addr, x, y) \
+	VPBROADCASTW addr, x; \
+	VCVTPH2PS    x, y; \
+	VMULPS       Y4, y, y
+
+// Q4ROW(scale, qs, acc): the Q4_0 block with its scale at scale and its
+// levels at qs into acc; Y5 holds the activation bytes, Y6 their 8*a pairs.
+#define Q4ROW(scale, qs, acc) \
+	ROWSCALE(scale, X7, Y7); \
+	VMOVDQU     qs, X8; \
+	VPSRLW      $4, X8, X9; \
+	VINSERTI128 $1, X9, Y8, Y8; \
+	VPAND       Y14, Y8, Y8; \
+	VPMADDUBSW  Y5, Y8, Y8; \
+	VPSUBW      Y6, Y8, Y8; \
+	VPMADDWD    Y15, Y8, Y8; \
+	VCVTDQ2PS   Y8, Y8; \
+	VFMADD231PS Y8, Y7, acc
+
+// HSUMTO(acc, dst) adds acc's lanes as HSUM8 does and stores the float at
+// dst. Clobbers X0, X1 after moving acc to Y0.
+#define HSUMTO(acc, dst) \
+	VMOVAPS acc, Y0; \
+	HSUM8; \
+	VMOVSS  X0, dst
+
+// func dotQ4_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ stride+32(FP), BX
+	MOVQ a_base+40(FP), DI
+	LEAQ (BX)(BX*2), DX
+	SHRQ $5, CX
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y0, Y0, Y0
+	VMOVDQU onesW<>(SB), Y15
+	VMOVDQU nibbleMask<>(SB), Y14
+	VMOVDQU eights<>(SB), Y13
+	TESTQ   CX, CX
+	JZ      q4x4done
+
+q4x4loop:
+	VPBROADCASTW (DI), X4
+	VCVTPH2PS    X4, Y4
+	VMOVDQU      2(DI), Y5
+	VPMADDUBSW   Y5, Y13, Y6   // 8*a pairs, shared by the rows
+	Q4ROW((SI), 2(SI), Y10)
+	Q4ROW((SI)(BX*1), 2(SI)(BX*1), Y11)
+	Q4ROW((SI)(BX*2), 2(SI)(BX*2), Y12)
+	Q4ROW((SI)(DX*1), 2(SI)(DX*1), Y0)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4x4loop
+
+q4x4done:
+	MOVQ    out+64(FP), DI
+	VMOVAPS Y0, Y13
+	HSUMTO(Y10, 0(DI))
+	HSUMTO(Y11, 4(DI))
+	HSUMTO(Y12, 8(DI))
+	HSUMTO(Y13, 12(DI))
+	VZEROUPPER
+	RET
+
+// Q8ROW(scale, qs, acc): Q8_0 row into acc; Y5 holds the activation bytes.
+#define Q8ROW(scale, qs, acc) \
+	ROWSCALE(scale, X7, Y7); \
+	VMOVDQU     qs, Y8; \
+	VPSIGNB     Y8, Y5, Y9; \
+	VPABSB      Y8, Y8; \
+	VPMADDUBSW  Y9, Y8, Y8; \
+	VPMADDWD    Y15, Y8, Y8; \
+	VCVTDQ2PS   Y8, Y8; \
+	VFMADD231PS Y8, Y7, acc
+
+// func dotQ8_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ stride+32(FP), BX
+	MOVQ a_base+40(FP), DI
+	LEAQ (BX)(BX*2), DX
+	SHRQ $5, CX
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y13, Y13, Y13
+	VMOVDQU onesW<>(SB), Y15
+	TESTQ   CX, CX
+	JZ      q8x4done
+
+q8x4loop:
+	VPBROADCASTW (DI), X4
+	VCVTPH2PS    X4, Y4
+	VMOVDQU      2(DI), Y5
+	Q8ROW((SI), 2(SI), Y10)
+	Q8ROW((SI)(BX*1), 2(SI)(BX*1), Y11)
+	Q8ROW((SI)(BX*2), 2(SI)(BX*2), Y12)
+	Q8ROW((SI)(DX*1), 2(SI)(DX*1), Y13)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8x4loop
+
+q8x4done:
+	MOVQ out+64(FP), DI
+	HSUMTO(Y10, 0(DI))
+	HSUMTO(Y11, 4(DI))
+	HSUMTO(Y12, 8(DI))
+	HSUMTO(Y13, 12(DI))
+	VZEROUPPER
+	RET
+
+// Q4_1, Q5_0 and Q5_1 follow ggml's generic C, which the generic Go code
+// ports: each block's integer sum is reduced to one int32 and scaled into
+// a single float32 running sum in block order. The integer work is
+// vectorised; the float steps are the generic ones, one scalar at a time.
+
+// Bytes 16: the Q5_0 offset and the fifth bit's value.
+DATA sixteens<>+0(SB)/8, $0x1010101010101010
+DATA sixteens<>+8(SB)/8, $0x1010101010101010
+DATA sixteens<>+16(SB)/8, $0x1010101010101010
+DATA sixteens<>+24(SB)/8, $0x1010101010101010
+GLOBL sixteens<>(SB), RODATA|NOPTR, $32
+
+// vpshufb indices spreading the 4 bytes of qh so byte i holds qh byte i/8.
+DATA bitsShuf<>+0(SB)/8, $0x0000000000000000
+DATA bitsShuf<>+8(SB)/8, $0x0101010101010101
+DATA bitsShuf<>+16(SB)/8, $0x0202020202020202
+DATA bitsShuf<>+24(SB)/8, $0x0303030303030303
+GLOBL bitsShuf<>(SB), RODATA|NOPTR, $32
+
+// Every bit but bit i mod 8 of byte i.
+DATA bitsMask<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitsMask<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitsMask<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitsMask<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL bitsMask<>(SB), RODATA|NOPTR, $32
+
+// F16SS(addr, x) loads the f16 at addr into x's low float. Clobbers AX.
+#define F16SS(addr, x) \
+	MOVWLZX   addr, AX; \
+	VMOVD     AX, x; \
+	VCVTPH2PS x, x
+
+// ISUM(y, x) reduces y's eight int32 lanes to x's low lane, as float32.
+#define ISUM(y, x) \
+	VEXTRACTI128 $1, y, X9; \
+	VPADDD       X9, x, x; \
+	VPSHUFD      $0x4e, x, X9; \
+	VPADDD       X9, x, x; \
+	VPSHUFD      $0xb1, x, X9; \
+	VPADDD       X9, x, x; \
+	VCVTDQ2PS    x, x
+
+// NIBBLES(addr, y, x) sets y to the 32 nibbles of the 16 bytes at addr:
+// low nibbles (elements 0-15) in the low half, high ones (16-31) above.
+#define NIBBLES(addr, y, x) \
+	VMOVDQU     addr, x; \
+	VPSRLW      $4, x, X9; \
+	VINSERTI128 $1, X9, y, y; \
+	VPAND       Y14, y, y
+
+// FIFTHBITS(addr, y) sets y to 16 in byte i where bit i of the 32-bit qh
+// at addr is set, else 0 (ggml's bytes_from_bits_32, masked).
+#define FIFTHBITS(addr, y) \
+	VPBROADCASTD addr, y; \
+	VPSHUFB      Y11, y, y; \
+	VPOR         Y12, y, y; \
+	VPCMPEQB     Y10, y, y; \
+	VPAND        Y13, y, y
+
+#define SETUP32 \
+	MOVQ n+0(FP), CX; \
+	MOVQ w_base+8(FP), SI; \
+	MOVQ a_base+32(FP), DI; \
+	SHRQ $5, CX; \
+	VXORPS  X0, X0, X0; \
+	VMOVDQU onesW<>(SB), Y15; \
+	VMOVDQU nibbleMask<>(SB), Y14; \
+	VMOVDQU sixteens<>(SB), Y13; \
+	VMOVDQU bitsMask<>(SB), Y12; \
+	VMOVDQU bitsShuf<>(SB), Y11; \
+	VPCMPEQB Y10, Y10, Y10
+
+// func dotQ5_0AVX2(n int, w, a []byte) float32
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-60
+	SETUP32
+	TESTQ CX, CX
+	JZ    q50done
+
+q50loop:
+	FIFTHBITS(2(SI), Y1)
+	NIBBLES(6(SI), Y2, X2)
+	VPOR       Y1, Y2, Y2      // u = level + 16, in [0, 31]
+	VMOVDQU    2(DI), Y3
+	VPMADDUBSW Y3, Y2, Y2
+	VPMADDUBSW Y3, Y13, Y4     // 16*a pairs
+	VPSUBW     Y4, Y2, Y2
+	VPMADDWD   Y15, Y2, Y2
+	ISUM(Y2, X2)
+	F16SS((SI), X5)
+	F16SS((DI), X6)
+	VMULSS X6, X5, X5          // dx * dy
+	VMULSS X2, X5, X5          // * isum
+	VADDSS X5, X0, X0
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q50loop
+
+q50done:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// Q81TAIL adds to X0 float32(dd*isum) + float32(m*s) for a block whose
+// isum is in X2, weights d, m at (SI), 2(SI) and Q8_1 d, s at (DI), 2(DI).
+#define Q81TAIL \
+	F16SS((SI), X5); \
+	F16SS((DI), X6); \
+	VMULSS X6, X5, X5; \
+	VMULSS X2, X5, X5; \
+	F16SS(2(SI), X7); \
+	F16SS(2(DI), X8); \
+	VMULSS X8, X7, X7; \
+	VADDSS X7, X5, X5; \
+	VADDSS X5, X0, X0
+
+// func dotQ4_1AVX2(n int, w, a []byte) float32
+TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-60
+	SETUP32
+	TESTQ CX, CX
+	JZ    q41done
+
+q41loop:
+	NIBBLES(4(SI), Y2, X2)
+	VPMADDUBSW 4(DI), Y2, Y2
+	VPMADDWD   Y15, Y2, Y2
+	ISUM(Y2, X2)
+	Q81TAIL
+	ADDQ $20, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q41loop
+
+q41done:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ5_1AVX2(n int, w, a []byte) float32
+TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-60
+	SETUP32
+	TESTQ CX, CX
+	JZ    q51done
+
+q51loop:
+	FIFTHBITS(4(SI), Y1)
+	NIBBLES(8(SI), Y2, X2)
+	VPOR       Y1, Y2, Y2
+	VPMADDUBSW 4(DI), Y2, Y2
+	VPMADDWD   Y15, Y2, Y2
+	ISUM(Y2, X2)
+	Q81TAIL
+	ADDQ $24, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q51loop
+
+q51done:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
