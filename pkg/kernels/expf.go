@@ -56,3 +56,7 @@ func fma32(a, b, c float32) float32 {
 
 // fnma32 is -(a*b)+c, as _mm512_fnmadd_ps.
 func fnma32(a, b, c float32) float32 { return fma32(-a, b, c) }
+
+// FMA32 is a*b+c rounded once to float32, as a hardware fused multiply-add:
+// for callers outside this package that reproduce SIMD arithmetic.
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/llmboot/llmboot/pkg/kernels"
 )
@@ -164,7 +163,7 @@ func dotF16(x []float32, y []uint16) float32 {
 			for a := 0; a < 4; a++ {
 				for l := 0; l < 16; l++ {
 					k := i + a*16 + l
-					acc[a][l] = float32(math.FMA(float64(x[k]), float64(kernels.FP16ToFP32(y[k])), float64(acc[a][l])))
+					acc[a][l] = kernels.FMA32(x[k], kernels.FP16ToFP32(y[k]), acc[a][l])
 				}
 			}
 		}
