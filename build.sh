@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # build.sh: every build, run and test entry point of llmboot.
 #
-#   ./build.sh run [ARGS...]   build llmboot and generate a story from the bundled model
-#   ./build.sh test            gofmt, go vet, staticcheck, go test (what CI runs)
+#   ./build.sh demo            build the firmware, boot it in QEMU, generate a story inside it
+#   ./build.sh test            gofmt, go vet, staticcheck, go test, firmware builds and QEMU boots (CI)
+#   ./build.sh run [ARGS...]   build llmboot and run it on the host (default: a story from the bundled model)
 #   ./build.sh build           build bin/llmboot (static, CGO_ENABLED=0)
+#   ./build.sh initramfs       u-root initramfs: out/initramfs.cpio (LinuxBoot), out/initramfs-debian.cpio.xz
+#   ./build.sh kernel          LinuxBoot kernel with the initramfs inside: out/bzImage (first build ~9 min)
+#   ./build.sh rom             UEFI ROM with the kernel in place of the DXE stage's shell: out/llmboot.rom
+#   ./build.sh coreboot --rom coreboot.rom   add out/bzImage to a coreboot image as fallback/payload
+#   ./build.sh qemu [debian|kernel|rom]      boot interactively (serial console; Ctrl-A X quits)
+#   ./build.sh bench           regenerate docs/benchmarks.md's llama.cpp comparison (long)
 #   ./build.sh fuzz [TIME]     run every fuzz target for TIME each (default 5m)
-#   ./build.sh deps            install what the others need (Go 1.26, staticcheck)
+#   ./build.sh deps            install what the others need (Debian packages, Go 1.26)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -50,8 +57,58 @@ deps_go() {
 	go_ok || { echo "build.sh: installed Go does not run" >&2; exit 1; }
 }
 
+APT_PACKAGES="qemu-system-x86 ovmf linux-image-amd64 linux-source-6.1 coreboot-utils build-essential bc bison
+flex libelf-dev libssl-dev cpio xz-utils dwarves kmod nginx curl unzip ca-certificates"
+
+# deps_apt installs the Debian packages that are missing (root: CI and the
+# firmware shell's builders run as root; otherwise through sudo).
+deps_apt() {
+	local missing=() p
+	for p in $APT_PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing Debian packages: ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 cmd_deps() {
+	deps_apt
 	deps_go
+}
+
+# The Debian kernel whose modules go into the initramfs for the fast boot path.
+debian_kver() {
+	local v
+	v=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$v" ] || { echo "build.sh: no /boot/vmlinuz-*: apt-get install linux-image-amd64" >&2; exit 1; }
+	echo "${v#/boot/vmlinuz-}"
+}
+
+cmd_initramfs() {
+	deps_go
+	mkdir -p out
+	firmware/initramfs.sh out/initramfs.cpio
+	# The same archive plus Debian's modules, for the fast -kernel/-initrd path.
+	firmware/initramfs.sh --from out/initramfs.cpio --kernel-modules "$(debian_kver)" --xz out/initramfs-debian.cpio
+}
+
+cmd_kernel() {
+	cmd_initramfs
+	firmware/kernel.sh --initramfs out/initramfs.cpio --out out/bzImage
+}
+
+cmd_rom() {
+	cmd_kernel
+	firmware/rom.sh --payload out/bzImage --out out/llmboot.rom
+}
+
+cmd_coreboot() {
+	[ -f out/bzImage ] || cmd_kernel
+	firmware/coreboot.sh --payload out/bzImage "$@"
 }
 
 cmd_build() {
@@ -71,7 +128,8 @@ cmd_run() {
 }
 
 cmd_test() {
-	deps_go
+	cmd_deps
+	local t0=$SECONDS
 	log "gofmt"
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -87,8 +145,92 @@ cmd_test() {
 	log "CGO_ENABLED=0 build, and GOARCH=arm64 build (the pure-Go paths)"
 	CGO_ENABLED=0 go build ./...
 	CGO_ENABLED=0 GOARCH=arm64 go build ./...
-	log "go test"
-	go test -count=1 ./...
+	log "lint and builds took $((SECONDS - t0)) s"
+	# The firmware the QEMU tests boot: initramfs, LinuxBoot kernel (its
+	# first build compiles Linux, ~9 min; cached after), UEFI ROM.
+	t0=$SECONDS
+	cmd_rom
+	log "firmware built in $((SECONDS - t0)) s"
+	t0=$SECONDS
+	log "go test (unit tests, golden tests, QEMU boots of the three firmware forms)"
+	go test -count=1 -timeout 40m ./...
+	log "go test took $((SECONDS - t0)) s"
+}
+
+DEMO_ARGS="-p 'Once upon a time' -n 200 --temp 0"
+
+# disk_image writes out/disk.img: the demo model raw at offset 0 of a 64 MiB
+# NVMe namespace (what llmboot.model=nvme0n1, or auto, finds).
+disk_image() {
+	mkdir -p out
+	rm -f out/disk.img
+	truncate -s 64M out/disk.img
+	dd if="$DEMO_MODEL" of=out/disk.img conv=notrunc status=none
+}
+
+# qemu_cmd MODE prints nothing; it fills the QEMU array for MODE:
+# debian (Debian's kernel + initramfs with modules), kernel (the LinuxBoot
+# bzImage alone), rom (the UEFI ROM as -bios; no command line: uinit's auto).
+qemu_cmd() {
+	local mode=$1 append="console=ttyS0,115200 llmboot.model=nvme0n1 llmboot.args=\"$DEMO_ARGS\""
+	QEMU=(qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 2 -nographic -no-reboot
+		-device virtio-rng-pci
+		-drive file=out/disk.img,if=none,id=nvm,format=raw -device nvme,serial=llmboot,drive=nvm
+		-netdev user,id=net0 -device e1000,netdev=net0,romfile=)
+	case "$mode" in
+	debian) QEMU+=(-kernel "/boot/vmlinuz-$(debian_kver)" -initrd out/initramfs-debian.cpio.xz -append "$append") ;;
+	kernel) QEMU+=(-kernel out/bzImage -append "$append") ;;
+	rom) QEMU+=(-bios out/llmboot.rom) ;;
+	*)
+		echo "build.sh: qemu mode $mode: want debian, kernel or rom" >&2
+		exit 2
+		;;
+	esac
+}
+
+cmd_qemu() {
+	local mode=${1:-kernel}
+	case "$mode" in
+	debian) [ -f out/initramfs-debian.cpio.xz ] || cmd_initramfs ;;
+	kernel) [ -f out/bzImage ] || cmd_kernel ;;
+	rom) [ -f out/llmboot.rom ] || cmd_rom ;;
+	esac
+	disk_image
+	qemu_cmd "$mode"
+	log "booting ($mode); the shell follows the story; Ctrl-A X quits QEMU"
+	"${QEMU[@]}"
+}
+
+# cmd_demo builds the firmware, boots it, and lets llmboot tell a story from
+# the NVMe disk; when the shell starts, it powers the VM off.
+cmd_demo() {
+	cmd_deps
+	cmd_kernel
+	disk_image
+	qemu_cmd kernel
+	log "booting the LinuxBoot kernel in QEMU (software emulation: ~10-30 s to the story)"
+	local line sent=0 in out pid
+	coproc VM { "${QEMU[@]}" 2>&1; }
+	# bash unsets VM when the VM exits: keep the descriptors and pid.
+	in=${VM[1]} out=${VM[0]} pid=$VM_PID
+	while IFS= read -r line <&"$out"; do
+		printf '%s\n' "$line"
+		case "$line" in
+		*"starting the shell"*)
+			if [ $sent -eq 0 ]; then
+				sent=1
+				sleep 2
+				printf 'poweroff\n' >&"$in" 2>/dev/null || true
+			fi
+			;;
+		esac
+	done
+	wait "$pid"
+}
+
+cmd_bench() {
+	deps_go
+	tools/bench.sh "$@"
 }
 
 cmd_fuzz() {
@@ -106,7 +248,7 @@ cmd_fuzz() {
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
-run | test | build | fuzz | deps)
+run | test | build | fuzz | deps | bench | initramfs | kernel | rom | coreboot | qemu | demo)
 	c=$1
 	shift
 	"cmd_$c" "$@"

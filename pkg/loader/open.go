@@ -87,7 +87,15 @@ func Open(spec string, opts Options) (*Loaded, error) {
 			return nil, err
 		}
 	}
-	l, err := openSource(spec, src, streaming, opts)
+	// A regular file is mapped when it is to be resident (zero copy); a
+	// device or a URL is read into memory.
+	mappable := false
+	if !IsURL(spec) {
+		if st, err := os.Stat(spec); err == nil && st.Mode().IsRegular() {
+			mappable = true
+		}
+	}
+	l, err := openSource(spec, src, streaming, mappable, opts)
 	if err != nil {
 		src.Close()
 		return nil, err
@@ -110,7 +118,7 @@ func openMapped(path string, opts Options) (*Loaded, error) {
 	return &Loaded{Model: m, Weights: w, Plan: Plan{Strategy: StrategyMemory, Feasible: true}, Source: "mmap", closers: []io.Closer{m}}, nil
 }
 
-func openSource(spec string, src Source, streaming Strategy, opts Options) (*Loaded, error) {
+func openSource(spec string, src Source, streaming Strategy, mappable bool, opts Options) (*Loaded, error) {
 	var magic [4]byte
 	if _, err := src.ReadAt(magic[:], 0); err != nil {
 		return nil, fmt.Errorf("%s: reading the first bytes: %w", spec, err)
@@ -143,13 +151,23 @@ func openSource(spec string, src Source, streaming Strategy, opts Options) (*Loa
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec, err)
 	}
+	// hdr.FileSize is the GGUF's own length: on a raw device the bytes after
+	// it are the rest of the disk, never read.
 	if opts.SHA256 != "" && chosen.Strategy != StrategyMemory {
-		if err := verify(src, opts.SHA256, NewProgress(opts.Progress, "verifying sha256")); err != nil {
+		if err := verify(src, hdr.FileSize, opts.SHA256, NewProgress(opts.Progress, "verifying sha256")); err != nil {
 			return nil, fmt.Errorf("%s: %w", spec, err)
 		}
 	}
 	if chosen.Strategy == StrategyMemory {
-		return readWhole(spec, src, chosen, opts)
+		if mappable && opts.SHA256 == "" {
+			src.Close()
+			l, err := openMapped(spec, opts)
+			if l != nil {
+				l.Plan = chosen
+			}
+			return l, err
+		}
+		return readWhole(spec, src, hdr.FileSize, chosen, opts)
 	}
 	budget := max(0, in.Available-in.StreamBytes-in.KVBytes-Overhead)
 	prog := NewProgress(opts.Progress, "first pass over the weights")
@@ -174,7 +192,10 @@ func sourceKind(src Source) string {
 
 // inputs computes the sizes a plan needs from the model's tensor table.
 func inputs(m *model.Model, opts Options) Inputs {
-	in := Inputs{FileBytes: m.FileSize, KVBytes: opts.KVBytes(m.Config)}
+	in := Inputs{FileBytes: m.FileSize}
+	if opts.KVBytes != nil {
+		in.KVBytes = opts.KVBytes(m.Config)
+	}
 	in.Available, in.AvailableFrom = Available(opts.MemLimit)
 	var maxLayer int64
 	for i := 0; i < m.Config.Layers; i++ {
@@ -199,8 +220,7 @@ func inputs(m *model.Model, opts Options) Inputs {
 // readWhole is the memory strategy for a device or network source: every
 // byte read into RAM (hashed on the way when a digest is given), then used
 // as a mapped file would be.
-func readWhole(spec string, src Source, plan Plan, opts Options) (*Loaded, error) {
-	size := src.Size()
+func readWhole(spec string, src Source, size int64, plan Plan, opts Options) (*Loaded, error) {
 	buf := make([]byte, size)
 	h := sha256.New()
 	prog := NewProgress(opts.Progress, "loading into memory")
@@ -230,10 +250,10 @@ func readWhole(spec string, src Source, plan Plan, opts Options) (*Loaded, error
 	return &Loaded{Model: m, Weights: w, Plan: plan, Source: "read into memory", closers: []io.Closer{m}}, nil
 }
 
-// verify reads the whole source in order and compares its sha256.
-func verify(src Source, want string, prog *Progress) error {
+// verify reads the first size bytes of the source in order and compares
+// their sha256.
+func verify(src Source, size int64, want string, prog *Progress) error {
 	h := sha256.New()
-	size := src.Size()
 	buf := make([]byte, 16<<20)
 	for off := int64(0); off < size; off += int64(len(buf)) {
 		n := min(int64(len(buf)), size-off)
