@@ -172,13 +172,15 @@ disk_image() {
 # debian (Debian's kernel + initramfs with modules), kernel (the LinuxBoot
 # bzImage alone), rom (the UEFI ROM as -bios; no command line: uinit's auto).
 qemu_cmd() {
-	local mode=$1 append="console=ttyS0,115200 llmboot.model=nvme0n1 llmboot.args=\"$DEMO_ARGS\""
+	# The LinuxBoot kernel has console=ttyS0 built in: naming it again would
+	# register the console twice and print every line twice.
+	local mode=$1 append="llmboot.model=nvme0n1 llmboot.args=\"$DEMO_ARGS\""
 	QEMU=(qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 2 -nographic -no-reboot
 		-device virtio-rng-pci
 		-drive file=out/disk.img,if=none,id=nvm,format=raw -device nvme,serial=llmboot,drive=nvm
 		-netdev user,id=net0 -device e1000,netdev=net0,romfile=)
 	case "$mode" in
-	debian) QEMU+=(-kernel "/boot/vmlinuz-$(debian_kver)" -initrd out/initramfs-debian.cpio.xz -append "$append") ;;
+	debian) QEMU+=(-kernel "/boot/vmlinuz-$(debian_kver)" -initrd out/initramfs-debian.cpio.xz -append "console=ttyS0,115200 $append") ;;
 	kernel) QEMU+=(-kernel out/bzImage -append "$append") ;;
 	rom) QEMU+=(-bios out/llmboot.rom) ;;
 	*)
