@@ -226,7 +226,7 @@ const (
 	modelRaw                   // a GGUF written raw at offset 0 of a block device
 	modelOnFS                  // a file on a partition, mounted read-only
 	modelPath                  // a file already in the initramfs
-	modelURL                   // http(s)://, not supported yet
+	modelURL                   // http(s)://, read by llmboot over the network
 	modelAuto                  // the first disk starting with a GGUF, else /models/*.gguf
 )
 

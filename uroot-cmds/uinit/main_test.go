@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,6 +153,28 @@ func TestRunRawDevice(t *testing.T) {
 	}
 }
 
+// TestRunURLModel: a model named by URL is handed to llmboot, which reads
+// it from the server (here one on the host; in QEMU the host is 10.0.2.2).
+func TestRunURLModel(t *testing.T) {
+	bin := llmbootOnPath(t)
+	model := shareddata.Path(t, "models/gguf/stories260K.gguf")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, model)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/stories260K.gguf"
+	root := bootTree(t, `llmboot.net=none llmboot.model=`+url+` llmboot.args="-n 8 --temp 0 -p Hello --strategy network"`, nil)
+	log, stdout, _ := runBoot(root)
+	wantLines(t, log,
+		"uinit: model: "+url+" (over the network)",
+		"uinit: running: llmboot run "+url+" -n 8 --temp 0 -p Hello --strategy network",
+		"uinit: llmboot exited with status 0",
+	)
+	if want := hostStory(t, bin, "-n", "8", "--temp", "0", "-p", "Hello"); stdout != want {
+		t.Errorf("story %q, want %q", stdout, want)
+	}
+}
+
 func TestRunModelPath(t *testing.T) {
 	bin := llmbootOnPath(t)
 	root := bootTree(t, `llmboot.model=/models/stories260K.gguf llmboot.net=none llmboot.args="-n 8 --temp 0 -p Hello"`,
@@ -177,8 +201,6 @@ func TestRunWithoutModel(t *testing.T) {
 		want    []string
 	}{
 		{"llmboot.net=none", []string{"uinit: model: none named (llmboot.model=); nothing to run", "not running llmboot"}},
-		{"llmboot.net=none llmboot.model=http://10.0.2.2/m.gguf",
-			[]string{"uinit: model: http://10.0.2.2/m.gguf: loading over the network is not yet supported", "not running llmboot"}},
 		{"llmboot.net=none llmboot.model=nvme1n1",
 			[]string{"uinit: error: /dev/nvme1n1 did not appear within 200ms (disks: nvme0n1, vda)", "not running llmboot"}},
 		{"llmboot.net=none llmboot.model=/models/absent.gguf",

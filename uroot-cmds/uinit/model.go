@@ -31,8 +31,10 @@ func locateModel(lg *logger, root string, spec modelSpec) (string, error) {
 		lg.Printf("model: none named (%s=); nothing to run", keyModel)
 		return "", errNoModel
 	case modelURL:
-		lg.Printf("model: %s: loading over the network is not yet supported", spec.url)
-		return "", errNoModel
+		// llmboot reads it by HTTP Range requests: into memory when it fits,
+		// else streamed a layer at a time (its --explain says which).
+		lg.Printf("model: %s (over the network)", spec.url)
+		return spec.url, nil
 	case modelAuto:
 		found, err := findModel(root)
 		if err != nil {
