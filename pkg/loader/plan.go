@@ -65,9 +65,9 @@ func Plans(in Inputs) []Plan {
 		mem.TokPerS = in.MemoryBW / float64(in.PassBytes)
 	}
 	if mem.Feasible {
-		mem.Why = fmt.Sprintf("model and cache fit in %s available", human(in.Available))
+		mem.Why = fmt.Sprintf("model and cache fit in %s available", FormatBytes(in.Available))
 	} else {
-		mem.Why = fmt.Sprintf("needs %s, %s available (%s)", human(mem.Memory), human(in.Available), in.AvailableFrom)
+		mem.Why = fmt.Sprintf("needs %s, %s available (%s)", FormatBytes(mem.Memory), FormatBytes(in.Available), in.AvailableFrom)
 	}
 	st := Plan{Strategy: in.Streaming, Memory: in.StreamBytes + in.KVBytes + Overhead}
 	st.Feasible = st.Memory <= in.Available
@@ -79,9 +79,9 @@ func Plans(in Inputs) []Plan {
 		}
 	}
 	if st.Feasible {
-		st.Why = fmt.Sprintf("a ring of layer buffers, every token re-reads %s at %s/s", human(in.PassBytes), human(int64(in.SourceBW)))
+		st.Why = fmt.Sprintf("a ring of layer buffers, every token re-reads %s at %s/s", FormatBytes(in.PassBytes), FormatBytes(int64(in.SourceBW)))
 	} else {
-		st.Why = fmt.Sprintf("even streaming needs %s, %s available", human(st.Memory), human(in.Available))
+		st.Why = fmt.Sprintf("even streaming needs %s, %s available", FormatBytes(st.Memory), FormatBytes(in.Available))
 	}
 	return []Plan{mem, st}
 }
@@ -111,8 +111,8 @@ func Choose(req Strategy, plans []Plan) (Plan, error) {
 // Explain writes the plan table and the choice.
 func Explain(w io.Writer, plans []Plan, chosen Plan, in Inputs) {
 	fmt.Fprintf(w, "llmboot: plans (model %s, %s per token, KV cache %s, %s available from %s; source %s/s, memory %s/s):\n",
-		human(in.FileBytes), human(in.PassBytes), human(in.KVBytes), human(in.Available), in.AvailableFrom,
-		human(int64(in.SourceBW)), human(int64(in.MemoryBW)))
+		FormatBytes(in.FileBytes), FormatBytes(in.PassBytes), FormatBytes(in.KVBytes), FormatBytes(in.Available), in.AvailableFrom,
+		FormatBytes(int64(in.SourceBW)), FormatBytes(int64(in.MemoryBW)))
 	for _, p := range plans {
 		mark := " "
 		if p.Strategy == chosen.Strategy {
@@ -122,7 +122,7 @@ func Explain(w io.Writer, plans []Plan, chosen Plan, in Inputs) {
 		if !p.Feasible {
 			feas = "infeasible"
 		}
-		fmt.Fprintf(w, "llmboot: %s %-8s needs %9s  %-10s  ~%.1f tok/s  %s\n", mark, p.Strategy, human(p.Memory), feas, p.TokPerS, p.Why)
+		fmt.Fprintf(w, "llmboot: %s %-8s needs %9s  %-10s  ~%.1f tok/s  %s\n", mark, p.Strategy, FormatBytes(p.Memory), feas, p.TokPerS, p.Why)
 	}
 }
 
@@ -203,7 +203,7 @@ func ProbeSource(src Source, n int64) (float64, error) {
 	buf := make([]byte, n)
 	start := time.Now()
 	if _, err := src.ReadAt(buf, off); err != nil && err != io.EOF {
-		return 0, fmt.Errorf("probe read of %s at %d: %w", human(n), off, err)
+		return 0, fmt.Errorf("probe read of %s at %d: %w", FormatBytes(n), off, err)
 	}
 	return float64(n) / max(time.Since(start).Seconds(), 1e-6), nil
 }
@@ -230,8 +230,8 @@ func ProbeMemory() float64 {
 	return float64(2*len(buf)*8) / max(el, 1e-6)
 }
 
-// human formats a byte count with binary units.
-func human(n int64) string {
+// FormatBytes formats a byte count with binary units ("1.5 GiB").
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -60,7 +60,7 @@ func (p *Progress) Update(done, total int64) {
 	if rate > 0 && done < total {
 		eta = (time.Duration(float64(total-done)/rate) * time.Second / time.Second).Round(time.Second).String()
 	}
-	line := fmt.Sprintf("llmboot: %s: %s / %s (%3.0f%%), %s/s, ETA %s", p.what, human(done), human(total), 100*frac, human(int64(rate)), eta)
+	line := fmt.Sprintf("llmboot: %s: %s / %s (%3.0f%%), %s/s, ETA %s", p.what, FormatBytes(done), FormatBytes(total), 100*frac, FormatBytes(int64(rate)), eta)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		if done >= total {

@@ -257,11 +257,11 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 		}
 		return nil
 	}
-	fmt.Fprintf(stdout, "model: %s, %s file, %s of tensors, %.3g params\n", path, humanBytes(m.FileSize), humanBytes(size), float64(params))
+	fmt.Fprintf(stdout, "model: %s, %s file, %s of tensors, %.3g params\n", path, loader.FormatBytes(m.FileSize), loader.FormatBytes(size), float64(params))
 	fmt.Fprintf(stdout, "types: %s\n", base.ModelType)
 	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, loaded in %s, warm-up %s\n", f.threads, ctx, kvType, round(loadTime), round(warmup))
 	fmt.Fprintf(stdout, "load average at start: %s\n", formatLoadAvg(loadAvg))
-	fmt.Fprintf(stdout, "weights read per forward pass: %s (%.3f GB)\n", humanBytes(perToken), float64(perToken)/1e9)
+	fmt.Fprintf(stdout, "weights read per forward pass: %s (%.3f GB)\n", loader.FormatBytes(perToken), float64(perToken)/1e9)
 	fmt.Fprintf(stdout, "\n| %-7s | %12s | %10s | %10s | %8s | %11s |\n", "test", "t/s median", "min", "max", "stddev", "weight GB/s")
 	fmt.Fprintf(stdout, "|%s|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 11), strings.Repeat("-", 11), strings.Repeat("-", 9), strings.Repeat("-", 12))
 	for _, r := range results {
@@ -397,7 +397,7 @@ func benchMembw(f benchFlags, stdout io.Writer, enc *json.Encoder) error {
 			continue
 		}
 		fmt.Fprintf(stdout, "memory read bandwidth, %d thread(s), %s buffer: %.1f GB/s median, %.1f GB/s best of %d (load average %s)\n",
-			th, humanBytes(size), median, best, passes, formatLoadAvg(loadAvg))
+			th, loader.FormatBytes(size), median, best, passes, formatLoadAvg(loadAvg))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/llmboot/llmboot/pkg/loader"
 	"github.com/llmboot/llmboot/pkg/nvmeio"
 )
 
@@ -28,7 +29,7 @@ func cmdDevices(args []string, stdout, stderr io.Writer) error {
 	for _, c := range ctrls {
 		fmt.Fprintf(stdout, "%s: %s (serial %s, firmware %s)\n", c.Name, c.Model, c.Serial, c.Firmware)
 		for _, ns := range c.Namespaces {
-			fmt.Fprintf(stdout, "  %s: %s, %d-byte blocks\n", ns.Path, humanBytes(ns.Size), ns.LogicalBlockSize)
+			fmt.Fprintf(stdout, "  %s: %s, %d-byte blocks\n", ns.Path, loader.FormatBytes(ns.Size), ns.LogicalBlockSize)
 		}
 	}
 	return nil

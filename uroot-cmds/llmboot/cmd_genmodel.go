@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmboot/llmboot/pkg/loader"
 	"github.com/llmboot/llmboot/pkg/model/synth"
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
@@ -128,7 +129,7 @@ func cmdGenModel(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: %s %s, %d tensors (%s), tensor data %d B, file %d B (%s), written in %s\n",
 		out, preset, mix, len(res.Tensors), typeMix(synth.TypeCounts(res.Tensors)), res.DataBytes, res.FileBytes,
-		humanBytes(res.FileBytes), round(time.Since(start)))
+		loader.FormatBytes(res.FileBytes), round(time.Since(start)))
 	return nil
 }
 

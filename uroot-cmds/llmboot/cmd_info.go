@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/llmboot/llmboot/pkg/loader"
 	"github.com/llmboot/llmboot/pkg/model"
 )
 
@@ -24,7 +25,7 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer m.Close()
 	c := m.Config
-	fmt.Fprintf(stdout, "file:           %s (%s, %s)\n", m.Path, m.Format, humanBytes(m.FileSize))
+	fmt.Fprintf(stdout, "file:           %s (%s, %s)\n", m.Path, m.Format, loader.FormatBytes(m.FileSize))
 	fmt.Fprintf(stdout, "architecture:   %s\n", c.Arch)
 	fmt.Fprintf(stdout, "dim:            %d\n", c.Dim)
 	fmt.Fprintf(stdout, "hidden:         %d\n", c.Hidden)

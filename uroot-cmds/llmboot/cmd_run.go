@@ -202,10 +202,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if genErr != nil {
 		return genErr
 	}
-	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s), loaded in %s\n", pos[0], m.Format, humanBytes(m.FileSize), ld.Plan.Strategy, ld.Source, round(loadTime))
+	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s), loaded in %s\n", pos[0], m.Format, loader.FormatBytes(m.FileSize), ld.Plan.Strategy, ld.Source, round(loadTime))
 	fmt.Fprintf(stderr, "llmboot: prompt: %d tokens in %s (%s)\n", stats.PromptTokens, round(stats.PromptTime), rate(stats.PromptTokens, stats.PromptTime))
 	fmt.Fprintf(stderr, "llmboot: generated: %d tokens in %s (%s), stopped: %s\n", stats.Generated, round(stats.GenTime), rate(stats.Generated, stats.GenTime), stats.Reason)
-	fmt.Fprintf(stderr, "llmboot: threads %d, %s kernels, context %d, KV cache %s %s, seed %d\n", f.threads, kernels.ActivePath(), ctx, kvType, humanBytes(eng.KVBytes()), seed)
+	fmt.Fprintf(stderr, "llmboot: threads %d, %s kernels, context %d, KV cache %s %s, seed %d\n", f.threads, kernels.ActivePath(), ctx, kvType, loader.FormatBytes(eng.KVBytes()), seed)
 	if note := kernels.PathNote(); note != "" {
 		fmt.Fprintf(stderr, "llmboot: %s\n", note)
 	}
@@ -227,17 +227,4 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for x := n / unit; x >= unit; x /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
