@@ -179,21 +179,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	// the prompt as typed).
 	dec := tok.NewDecoder()
 	dec.StripLeadingSpace = true
-	if !f.noPrompt {
-		for _, id := range prompt {
-			out.WriteString(dec.Add(id))
+	// The prompt is echoed once it has been evaluated, with the first token:
+	// loading progress (stderr) ends during that pass, and on a serial
+	// console, where both streams meet, it must not cut the text.
+	echoed := false
+	echo := func() {
+		if echoed {
+			return
 		}
-	} else {
-		// The decoder still needs to know what came before the first generated token.
+		echoed = true
 		for _, id := range prompt {
-			dec.Add(id)
+			// The decoder needs what came before the first generated token
+			// even when the prompt is not shown.
+			if s := dec.Add(id); !f.noPrompt {
+				out.WriteString(s)
+			}
 		}
 	}
-	out.Flush()
 	stats, genErr := llm.Generate(eng, prompt, gen, func(id int) error {
+		echo()
 		out.WriteString(dec.Add(id))
 		return out.Flush()
 	})
+	echo()
 	out.WriteString(dec.Flush())
 	out.WriteString("\n")
 	if err := out.Flush(); err != nil && genErr == nil {
