@@ -171,7 +171,7 @@ func openSource(spec string, src Source, streaming Strategy, mappable bool, opts
 	}
 	budget := max(0, in.Available-in.StreamBytes-in.KVBytes-Overhead)
 	prog := NewProgress(opts.Progress, "first pass over the weights")
-	s, err := Stream(hdr, src, StreamOptions{Slots: opts.Slots, OutputBudget: budget / 2, Progress: func(done, total int64) {
+	s, err := Stream(hdr, src, StreamOptions{Slots: in.Slots, OutputBudget: budget / 2, Progress: func(done, total int64) {
 		prog.Update(min(done, total), total)
 	}})
 	if err != nil {
@@ -213,7 +213,14 @@ func inputs(m *model.Model, opts Options) Inputs {
 		out, _ = m.Tensor(model.TokenEmbd)
 	}
 	in.PassBytes += tensorBytes(out)
-	in.StreamBytes = int64(opts.Slots) * max(maxLayer, tensorBytes(out))
+	// Fewer buffers (down to 2: one computing, one loading) when memory is
+	// short: less read-ahead, the same tokens.
+	per := max(maxLayer, tensorBytes(out))
+	in.Slots = max(opts.Slots, 2)
+	for in.Slots > 2 && int64(in.Slots)*per+in.KVBytes+Overhead > in.Available {
+		in.Slots--
+	}
+	in.StreamBytes = int64(in.Slots) * per
 	return in
 }
 

@@ -36,6 +36,7 @@ type Inputs struct {
 	FileBytes     int64   // the model file
 	PassBytes     int64   // weight bytes one forward pass reads
 	StreamBytes   int64   // memory the streaming ring needs (buffers + resident tensors)
+	Slots         int     // layer buffers in the ring that fit the memory
 	KVBytes       int64   // the KV cache
 	Available     int64   // memory usable: min(MemAvailable, cgroup limit, --mem-limit)
 	AvailableFrom string  // which of those set Available
@@ -79,7 +80,7 @@ func Plans(in Inputs) []Plan {
 		}
 	}
 	if st.Feasible {
-		st.Why = fmt.Sprintf("a ring of layer buffers, every token re-reads %s at %s/s", FormatBytes(in.PassBytes), FormatBytes(int64(in.SourceBW)))
+		st.Why = fmt.Sprintf("a ring of %d layer buffers, every token re-reads %s at %s/s", in.Slots, FormatBytes(in.PassBytes), FormatBytes(int64(in.SourceBW)))
 	} else {
 		st.Why = fmt.Sprintf("even streaming needs %s, %s available", FormatBytes(st.Memory), FormatBytes(in.Available))
 	}
