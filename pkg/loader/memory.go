@@ -68,8 +68,8 @@ func matrix(m *model.Model, name string) (kernels.Matrix, error) {
 	if !ok {
 		return kernels.Matrix{}, fmt.Errorf("tensor %q is missing", name)
 	}
-	if !kernels.Supported(t.Type) {
-		return kernels.Matrix{}, fmt.Errorf("tensor %q has type %s, which the kernels do not support", name, t.Type)
+	if err := supported(t); err != nil {
+		return kernels.Matrix{}, err
 	}
 	mx := kernels.Matrix{Type: t.Type, Rows: t.Rows(), Cols: t.Cols(), Data: t.Data}
 	if err := mx.Validate(); err != nil {
@@ -84,14 +84,31 @@ func vector(m *model.Model, name string) ([]float32, error) {
 	if !ok {
 		return nil, fmt.Errorf("tensor %q is missing", name)
 	}
+	return decodeNorm(nil, t, t.Data)
+}
+
+// supported refuses, by name, a weight tensor the kernels cannot multiply.
+func supported(t model.Tensor) error {
+	if !kernels.Supported(t.Type) {
+		return fmt.Errorf("tensor %q has type %s, which the kernels do not support", t.Name, t.Type)
+	}
+	return nil
+}
+
+// decodeNorm decodes norm weights b (of tensor t) to float32, reusing dst
+// when it is big enough. Norms are F32, F16 or BF16 in every file we know.
+func decodeNorm(dst []float32, t model.Tensor, b []byte) ([]float32, error) {
 	if t.Type != tensor.F32 && t.Type != tensor.F16 && t.Type != tensor.BF16 {
-		return nil, fmt.Errorf("tensor %q has type %s; norm weights must be F32, F16 or BF16", name, t.Type)
+		return nil, fmt.Errorf("tensor %q has type %s; norm weights must be F32, F16 or BF16", t.Name, t.Type)
 	}
-	out := make([]float32, t.Elements())
-	if err := kernels.DequantizeRow(t.Type, out, t.Data); err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	if cap(dst) < t.Elements() {
+		dst = make([]float32, t.Elements())
 	}
-	return out, nil
+	dst = dst[:t.Elements()]
+	if err := kernels.DequantizeRow(t.Type, dst, b); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	return dst, nil
 }
 
 // Layer returns layer i's weights.

@@ -8,7 +8,6 @@ import (
 	"github.com/llmboot/llmboot/pkg/kernels"
 	"github.com/llmboot/llmboot/pkg/llm"
 	"github.com/llmboot/llmboot/pkg/model"
-	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
 // StreamOptions size a Streamer.
@@ -96,8 +95,10 @@ func Stream(m *model.Model, src Source, opts StreamOptions) (*Streamer, error) {
 			if !ok {
 				return nil, fmt.Errorf("tensor %q is missing", model.LayerTensor(i, part))
 			}
-			if part != "attn_norm" && part != "ffn_norm" && !kernels.Supported(t.Type) {
-				return nil, fmt.Errorf("tensor %q has type %s, which the kernels do not support", t.Name, t.Type)
+			if part != "attn_norm" && part != "ffn_norm" {
+				if err := supported(t); err != nil {
+					return nil, err
+				}
 			}
 			ts = append(ts, t)
 		}
@@ -106,15 +107,15 @@ func Stream(m *model.Model, src Source, opts StreamOptions) (*Streamer, error) {
 	if s.embd, err = tensorOf(m, model.TokenEmbd); err != nil {
 		return nil, err
 	}
-	if !kernels.Supported(s.embd.Type) {
-		return nil, fmt.Errorf("tensor %q has type %s, which the kernels do not support", s.embd.Name, s.embd.Type)
+	if err := supported(s.embd); err != nil {
+		return nil, err
 	}
 	outT := s.embd
 	if t, ok := m.Tensor(model.Output); ok {
 		outT = t
 	}
-	if !kernels.Supported(outT.Type) {
-		return nil, fmt.Errorf("tensor %q has type %s, which the kernels do not support", outT.Name, outT.Type)
+	if err := supported(outT); err != nil {
+		return nil, err
 	}
 	outBytes := tensorBytes(outT)
 	if outBytes <= opts.OutputBudget {
@@ -197,20 +198,13 @@ func (s *Streamer) read(buf []byte, off int64) error {
 	return fmt.Errorf("%s: reading %d bytes at offset %d: %w", s.src.Name(), len(buf), off, err)
 }
 
-// readVector reads a small 1-D tensor and decodes it to float32.
+// readVector reads a small 1-D tensor (a norm) and decodes it to float32.
 func (s *Streamer) readVector(t model.Tensor) ([]float32, error) {
-	if t.Type != tensor.F32 && t.Type != tensor.F16 && t.Type != tensor.BF16 {
-		return nil, fmt.Errorf("tensor %q has type %s; norm weights must be F32, F16 or BF16", t.Name, t.Type)
-	}
 	buf := make([]byte, tensorBytes(t))
 	if err := s.read(buf, t.Offset); err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 	}
-	out := make([]float32, t.Elements())
-	if err := kernels.DequantizeRow(t.Type, out, buf); err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
-	}
-	return out, nil
+	return decodeNorm(nil, t, buf)
 }
 
 // fetch loads items in consumption order into free slots until Close.
@@ -285,9 +279,9 @@ func (s *Streamer) load(sl *slot, ix int) error {
 		var err error
 		switch t.Name {
 		case model.LayerTensor(ix, "attn_norm"):
-			lw.AttnNorm, err = decodeInto(lw.AttnNorm, t, at[t.Name])
+			lw.AttnNorm, err = decodeNorm(lw.AttnNorm, t, at[t.Name])
 		case model.LayerTensor(ix, "ffn_norm"):
-			lw.FFNNorm, err = decodeInto(lw.FFNNorm, t, at[t.Name])
+			lw.FFNNorm, err = decodeNorm(lw.FFNNorm, t, at[t.Name])
 		case model.LayerTensor(ix, "attn_q"):
 			lw.Q = view(t)
 		case model.LayerTensor(ix, "attn_k"):
@@ -304,21 +298,10 @@ func (s *Streamer) load(sl *slot, ix int) error {
 			lw.Down = view(t)
 		}
 		if err != nil {
-			return fmt.Errorf("tensor %q: %w", t.Name, err)
+			return err
 		}
 	}
 	return nil
-}
-
-func decodeInto(dst []float32, t model.Tensor, b []byte) ([]float32, error) {
-	if t.Type != tensor.F32 && t.Type != tensor.F16 && t.Type != tensor.BF16 {
-		return nil, fmt.Errorf("norm weights must be F32, F16 or BF16, not %s", t.Type)
-	}
-	if cap(dst) < t.Elements() {
-		dst = make([]float32, t.Elements())
-	}
-	dst = dst[:t.Elements()]
-	return dst, kernels.DequantizeRow(t.Type, dst, b)
 }
 
 // acquire waits for item ix to be loaded and returns its slot. Items must be
