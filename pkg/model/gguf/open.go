@@ -8,10 +8,11 @@ import (
 	"os"
 
 	"github.com/llmboot/llmboot/internal/filesize"
+	"github.com/llmboot/llmboot/internal/mmapfile"
 )
 
 // mapFile is mmap, replaceable so tests can take the fallback path.
-var mapFile = mmap
+var mapFile = mmapfile.Map
 
 // Open maps the file at path read-only and parses it. Without mmap (an
 // unsupported platform, a file system that refuses it) it reads the file

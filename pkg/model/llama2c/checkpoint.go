@@ -13,6 +13,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/llmboot/llmboot/internal/mmapfile"
 )
 
 // Magic starts a versioned checkpoint: "ak42" as a little-endian uint32.
@@ -166,7 +168,7 @@ func Open(path string) (*Checkpoint, error) {
 		unmap func() error
 	)
 	if size > 0 {
-		data, unmap, err = mmap(fh, int(size))
+		data, unmap, err = mmapfile.Map(fh, int(size))
 	}
 	if size == 0 || err != nil {
 		data = make([]byte, size)

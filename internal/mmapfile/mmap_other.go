@@ -1,13 +1,13 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package gguf
+package mmapfile
 
 import (
 	"errors"
 	"os"
 )
 
-// mmap is unavailable here; Open falls back to reading the file.
-func mmap(*os.File, int) ([]byte, func() error, error) {
+// Map is unavailable on this platform: callers read the file instead.
+func Map(*os.File, int) ([]byte, func() error, error) {
 	return nil, nil, errors.New("mmap not supported")
 }

@@ -1,14 +1,16 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package llama2c
+// Package mmapfile maps model files read-only, shared by the format
+// readers (GGUF, llama2.c) so tensors are zero-copy views.
+package mmapfile
 
 import (
 	"os"
 	"syscall"
 )
 
-// mmap maps size bytes of f read-only; the returned func unmaps them.
-func mmap(f *os.File, size int) ([]byte, func() error, error) {
+// Map maps size bytes of f read-only; the returned func unmaps them.
+func Map(f *os.File, size int) ([]byte, func() error, error) {
 	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, nil, err
