@@ -76,11 +76,15 @@ func SupportedPaths() []Path {
 // path's replacements applied.
 var genericKernels [len(typeKernels)]typeKernel
 
-// dot4Kernels holds, per weight type, a kernel for four rows (stride
-// bytes apart) against one activation row where the active path has one:
-// out[i] gets exactly the bits dot gives for row i. MatMul uses it to run
-// four independent accumulations at once.
-var dot4Kernels [len(typeKernels)]func(n int, w []byte, stride int, a []byte, out *[4]float32)
+// dot4Kernel computes four rows against one activation row: row i's
+// block k starts at w[i*rowStride+k*blockStride] (see Matrix.strides), and
+// out[i] gets exactly the bits the type's dot gives for row i.
+type dot4Kernel func(n int, w []byte, rowStride, blockStride int, a []byte, out *[4]float32)
+
+// dot4Kernels holds, per weight type, the active path's four-row kernel
+// where it has one. MatMul uses it to run four independent accumulations
+// at once.
+var dot4Kernels [len(typeKernels)]dot4Kernel
 
 // quantizeQ8_0Act is the Q8_0 activation quantizer of the active path.
 var quantizeQ8_0Act = quantizeQ8_0Runtime
@@ -117,7 +121,7 @@ func init() {
 // not safe to call while kernels run; the tests use it between cases.
 func usePath(p Path) {
 	typeKernels = genericKernels
-	dot4Kernels = [len(typeKernels)]func(int, []byte, int, []byte, *[4]float32){}
+	dot4Kernels = [len(typeKernels)]dot4Kernel{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

@@ -92,10 +92,10 @@ func dotQ8_0AVX2(n int, w, a []byte) float32
 func dotQ4_0AVX2(n int, w, a []byte) float32
 
 //go:noescape
-func dotQ8_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+func dotQ8_0x4AVX2(n int, w []byte, rowStride, blockStride int, a []byte, out *[4]float32)
 
 //go:noescape
-func dotQ4_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
+func dotQ4_0x4AVX2(n int, w []byte, rowStride, blockStride int, a []byte, out *[4]float32)
 
 //go:noescape
 func dotQ4_1AVX2(n int, w, a []byte) float32

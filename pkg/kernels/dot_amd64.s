@@ -305,8 +305,10 @@ fdone:
 	VZEROUPPER
 	RET
 
-// The four-row forms: rows w, w+stride, w+2*stride, w+3*stride against one
-// activation row, results to out[0..3]. Each row keeps its own
+// The four-row forms: rows w, w+rowStride, w+2*rowStride, w+3*rowStride
+// against one activation row, results to out[0..3]; a row's next block is
+// blockStride bytes on (the block size for row-major weights, four block
+// sizes for weights interleaved by row quads, see RepackQuads). Each row keeps its own
 // accumulator and the single-row kernel's exact sequence of operations, so
 // the results are the single-row kernel's bits; four independent chains of
 // fused multiply-adds replace one, and the activation's share of the work
@@ -339,12 +341,13 @@ fdone:
 	HSUM8; \
 	VMOVSS  X0, dst
 
-// func dotQ4_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
-TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-72
+// func dotQ4_0x4AVX2(n int, w []byte, rowStride, blockStride int, a []byte, out *[4]float32)
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-80
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
-	MOVQ stride+32(FP), BX
-	MOVQ a_base+40(FP), DI
+	MOVQ rowStride+32(FP), BX
+	MOVQ blockStride+40(FP), R8
+	MOVQ a_base+48(FP), DI
 	LEAQ (BX)(BX*2), DX
 	SHRQ $5, CX
 	VXORPS  Y10, Y10, Y10
@@ -366,13 +369,13 @@ q4x4loop:
 	Q4ROW((SI)(BX*1), 2(SI)(BX*1), Y11)
 	Q4ROW((SI)(BX*2), 2(SI)(BX*2), Y12)
 	Q4ROW((SI)(DX*1), 2(SI)(DX*1), Y0)
-	ADDQ $18, SI
+	ADDQ R8, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q4x4loop
 
 q4x4done:
-	MOVQ    out+64(FP), DI
+	MOVQ    out+72(FP), DI
 	VMOVAPS Y0, Y13
 	HSUMTO(Y10, 0(DI))
 	HSUMTO(Y11, 4(DI))
@@ -392,12 +395,13 @@ q4x4done:
 	VCVTDQ2PS   Y8, Y8; \
 	VFMADD231PS Y8, Y7, acc
 
-// func dotQ8_0x4AVX2(n int, w []byte, stride int, a []byte, out *[4]float32)
-TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-72
+// func dotQ8_0x4AVX2(n int, w []byte, rowStride, blockStride int, a []byte, out *[4]float32)
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-80
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
-	MOVQ stride+32(FP), BX
-	MOVQ a_base+40(FP), DI
+	MOVQ rowStride+32(FP), BX
+	MOVQ blockStride+40(FP), R8
+	MOVQ a_base+48(FP), DI
 	LEAQ (BX)(BX*2), DX
 	SHRQ $5, CX
 	VXORPS  Y10, Y10, Y10
@@ -416,13 +420,13 @@ q8x4loop:
 	Q8ROW((SI)(BX*1), 2(SI)(BX*1), Y11)
 	Q8ROW((SI)(BX*2), 2(SI)(BX*2), Y12)
 	Q8ROW((SI)(DX*1), 2(SI)(DX*1), Y13)
-	ADDQ $34, SI
+	ADDQ R8, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q8x4loop
 
 q8x4done:
-	MOVQ out+64(FP), DI
+	MOVQ out+72(FP), DI
 	HSUMTO(Y10, 0(DI))
 	HSUMTO(Y11, 4(DI))
 	HSUMTO(Y12, 8(DI))

@@ -107,12 +107,14 @@ func ActivationType(w tensor.Type) tensor.Type {
 	return typeKernels[w].act
 }
 
-// Matrix is a row-major weight matrix: Rows rows of Cols elements of Type,
-// each row Type.RowBytes(Cols) bytes, back to back in Data.
+// Matrix is a weight matrix: Rows rows of Cols elements of Type, each row
+// Type.RowBytes(Cols) bytes, in Data in the order Layout says (row after
+// row unless repacked, see RepackQuads).
 type Matrix struct {
 	Type       tensor.Type
 	Rows, Cols int
 	Data       []byte
+	Layout     Layout
 }
 
 // RowBytes is the size in bytes of one row (0 for an unknown type).
@@ -124,11 +126,11 @@ func (m Matrix) RowBytes() int {
 	return m.Cols / bs * m.Type.BlockBytes()
 }
 
-// Row returns the bytes of row i, or nil when i is out of range or Data is
-// too short.
+// Row returns the bytes of row i, or nil when i is out of range, Data is
+// too short or the rows are interleaved (LayoutQuads).
 func (m Matrix) Row(i int) []byte {
 	rb := m.RowBytes()
-	if i < 0 || i >= m.Rows || (i+1)*rb > len(m.Data) {
+	if i < 0 || i >= m.Rows || (i+1)*rb > len(m.Data) || m.Layout != LayoutRows {
 		return nil
 	}
 	return m.Data[i*rb : (i+1)*rb : (i+1)*rb]
@@ -150,6 +152,15 @@ func (m Matrix) Validate() error {
 	if want := m.Rows * rb; len(m.Data) != want {
 		return fmt.Errorf("kernels: matrix %s %dx%d: data is %d bytes, want %d (%d rows of %d bytes)",
 			m.Type, m.Rows, m.Cols, len(m.Data), want, m.Rows, rb)
+	}
+	switch m.Layout {
+	case LayoutRows:
+	case LayoutQuads:
+		if !quadTypes[m.Type] || m.Rows%4 != 0 {
+			return fmt.Errorf("kernels: matrix %s %dx%d: no %s layout for this type and row count", m.Type, m.Rows, m.Cols, m.Layout)
+		}
+	default:
+		return fmt.Errorf("kernels: matrix %s %dx%d: unknown %s", m.Type, m.Rows, m.Cols, m.Layout)
 	}
 	return nil
 }

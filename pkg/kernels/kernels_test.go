@@ -221,19 +221,23 @@ func TestMatrixValidate(t *testing.T) {
 		m    Matrix
 		want string // "" for valid
 	}{
-		{Matrix{tensor.Q4_K, 2, 512, make([]byte, 2*288)}, ""},
-		{Matrix{tensor.F32, 0, 3, nil}, ""},
-		{Matrix{tensor.Q4_K, 2, 512, make([]byte, 2*288+1)}, "Q4_K 2x512: data is 577 bytes, want 576"},
-		{Matrix{tensor.Q8_0, 1, 48, make([]byte, 51)}, "Q8_0 1x48"},
-		{Matrix{tensor.Type(77), 1, 32, nil}, "unknown type"},
-		{Matrix{tensor.F16, 1, 0, nil}, "bad shape"},
+		{Matrix{Type: tensor.Q4_K, Rows: 2, Cols: 512, Data: make([]byte, 2*288)}, ""},
+		{Matrix{Type: tensor.F32, Rows: 0, Cols: 3}, ""},
+		{Matrix{Type: tensor.Q4_K, Rows: 2, Cols: 512, Data: make([]byte, 2*288+1)}, "Q4_K 2x512: data is 577 bytes, want 576"},
+		{Matrix{Type: tensor.Q8_0, Rows: 1, Cols: 48, Data: make([]byte, 51)}, "Q8_0 1x48"},
+		{Matrix{Type: tensor.Type(77), Rows: 1, Cols: 32}, "unknown type"},
+		{Matrix{Type: tensor.F16, Rows: 1, Cols: 0}, "bad shape"},
+		{Matrix{Type: tensor.Q8_0, Rows: 4, Cols: 32, Data: make([]byte, 4*34), Layout: LayoutQuads}, ""},
+		{Matrix{Type: tensor.Q8_0, Rows: 2, Cols: 32, Data: make([]byte, 2*34), Layout: LayoutQuads}, "no quads layout"},
+		{Matrix{Type: tensor.Q4_K, Rows: 4, Cols: 256, Data: make([]byte, 4*144), Layout: LayoutQuads}, "no quads layout"},
+		{Matrix{Type: tensor.F32, Rows: 1, Cols: 1, Data: make([]byte, 4), Layout: 9}, "unknown layout(9)"},
 	} {
 		err := c.m.Validate()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("Validate(%s %dx%d, %d bytes) = %v, want %q", c.m.Type, c.m.Rows, c.m.Cols, len(c.m.Data), err, c.want)
 		}
 	}
-	m := Matrix{tensor.Q8_0, 3, 64, make([]byte, 3*68)}
+	m := Matrix{Type: tensor.Q8_0, Rows: 3, Cols: 64, Data: make([]byte, 3*68)}
 	for i := range m.Data {
 		m.Data[i] = byte(i)
 	}
@@ -289,15 +293,26 @@ func testMatMulMatchesVecDot(t *testing.T) {
 				want[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
 			}
 		}
-		for _, p := range pools {
-			for batch := 1; batch <= 5; batch++ {
-				out := make([]float32, batch*rows)
-				if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
-					t.Fatal(err)
-				}
-				for i, v := range out {
-					if math.Float32bits(v) != math.Float32bits(want[i]) {
-						t.Fatalf("%s %s threads %d batch %d: out[%d] = %g, VecDot gives %g", ActivePath(), typ, p.Threads(), batch, i, v, want[i])
+		ms := []Matrix{m}
+		if sub := (Matrix{Type: typ, Rows: rows - rows%4, Cols: cols, Data: m.Data[:(rows-rows%4)*m.RowBytes()]}); CanRepackQuads(sub) {
+			quads, err := RepackQuads(make([]byte, len(sub.Data)), sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, quads)
+		}
+		for _, m := range ms {
+			for _, p := range pools {
+				for batch := 1; batch <= 5; batch++ {
+					out := make([]float32, batch*m.Rows)
+					if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+						t.Fatal(err)
+					}
+					for i, v := range out {
+						b, r := i/m.Rows, i%m.Rows
+						if w := want[b*rows+r]; math.Float32bits(v) != math.Float32bits(w) {
+							t.Fatalf("%s %s %s threads %d batch %d: out[%d] = %g, VecDot gives %g", ActivePath(), typ, m.Layout, p.Threads(), batch, i, v, w)
+						}
 					}
 				}
 			}
@@ -308,7 +323,7 @@ func testMatMulMatchesVecDot(t *testing.T) {
 func TestMatMulErrors(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
-	m := Matrix{tensor.Q8_0, 2, 32, make([]byte, 2*34)}
+	m := Matrix{Type: tensor.Q8_0, Rows: 2, Cols: 32, Data: make([]byte, 2*34)}
 	out, x := make([]float32, 4), make([]float32, 64)
 	for _, c := range []struct {
 		name string
@@ -317,8 +332,8 @@ func TestMatMulErrors(t *testing.T) {
 	}{
 		{"short x", p.MatMul(out, m, x[:63], 2), "x has 63 floats (want 64)"},
 		{"short out", p.MatMul(out[:3], m, x, 2), "out 3 (want 4)"},
-		{"bad matrix", p.MatMul(out, Matrix{tensor.Q8_0, 2, 32, nil}, x, 1), "data is 0 bytes"},
-		{"unsupported", p.MatMul(out, Matrix{tensor.Q8_K, 1, 256, make([]byte, 292)}, make([]float32, 256), 1), "not supported"},
+		{"bad matrix", p.MatMul(out, Matrix{Type: tensor.Q8_0, Rows: 2, Cols: 32}, x, 1), "data is 0 bytes"},
+		{"unsupported", p.MatMul(out, Matrix{Type: tensor.Q8_K, Rows: 1, Cols: 256, Data: make([]byte, 292)}, make([]float32, 256), 1), "not supported"},
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, c.err, c.want)

@@ -253,7 +253,7 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 type matmulJob struct {
 	m         Matrix
 	k         *typeKernel
-	dot4      func(n int, w []byte, stride int, a []byte, out *[4]float32)
+	dot4      dot4Kernel
 	quantize  func(dst []byte, src []float32)
 	out, x    []float32
 	xa        []byte
@@ -278,17 +278,29 @@ func (p *Pool) matmulRows(lo, hi int) {
 	dot := j.k.dot
 	if dot4 := j.dot4; dot4 != nil {
 		// Four rows at a time; their bytes stay in L1 across the batch.
+		// lo is a multiple of 4 here (matmulQuads), so for LayoutQuads
+		// each step is one whole quad.
+		rowStride, blockStride := j.m.strides()
 		var r4 [4]float32
 		for ; lo+4 <= hi; lo += 4 {
 			w := j.m.Data[lo*rb : (lo+4)*rb]
 			for b := 0; b < j.batch; b++ {
-				dot4(cols, w, rb, j.xa[b*ab:(b+1)*ab], &r4)
+				dot4(cols, w, rowStride, blockStride, j.xa[b*ab:(b+1)*ab], &r4)
 				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
 			}
 		}
 	}
+	var gathered []byte // a LayoutQuads row in row order, for dot
+	if lo < hi && j.m.Layout == LayoutQuads {
+		gathered = make([]byte, rb)
+	}
 	for r := lo; r < hi; r++ {
-		wrow := j.m.Data[r*rb : (r+1)*rb]
+		var wrow []byte
+		if gathered != nil {
+			wrow = j.m.gatherRow(gathered, r)
+		} else {
+			wrow = j.m.Data[r*rb : (r+1)*rb]
+		}
 		for b := 0; b < j.batch; b++ {
 			j.out[b*rows+r] = dot(cols, wrow, j.xa[b*ab:(b+1)*ab])
 		}

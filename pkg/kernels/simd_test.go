@@ -110,7 +110,7 @@ func checkDot(t testing.TB, p Path, w tensor.Type, n int, wb, ab []byte, what st
 // the generic dot product of that row.
 func checkDot4(t testing.TB, p Path, w tensor.Type, n int, wb, ab []byte, what string) {
 	t.Helper()
-	var dot4 func(int, []byte, int, []byte, *[4]float32)
+	var dot4 dot4Kernel
 	onPath(p, func() { dot4 = dot4Kernels[w] })
 	if dot4 == nil {
 		return
@@ -121,12 +121,20 @@ func checkDot4(t testing.TB, p Path, w tensor.Type, n int, wb, ab []byte, what s
 		k := i % (len(wb) / bs) * bs
 		rows = append(append(rows, wb[k:]...), wb[:k]...)
 	}
-	var got [4]float32
-	dot4(n, rows, len(wb), ab, &got)
-	for i := range got {
-		row := rows[i*len(wb) : (i+1)*len(wb)]
-		if want := genericKernels[w].dot(n, row, ab); !sameFloat(got[i], want) {
-			t.Errorf("%s %s four-row kernel, row %d, n=%d %s: %g, generic %g", p, w, i, n, what, got[i], want)
+	m := Matrix{Type: w, Rows: 4, Cols: n, Data: rows}
+	quads, err := RepackQuads(make([]byte, len(rows)), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Matrix{m, quads} {
+		var got [4]float32
+		rowStride, blockStride := m.strides()
+		dot4(n, m.Data, rowStride, blockStride, ab, &got)
+		for i := range got {
+			row := rows[i*len(wb) : (i+1)*len(wb)]
+			if want := genericKernels[w].dot(n, row, ab); !sameFloat(got[i], want) {
+				t.Errorf("%s %s four-row kernel (%s), row %d, n=%d %s: %g, generic %g", p, w, m.Layout, i, n, what, got[i], want)
+			}
 		}
 	}
 }

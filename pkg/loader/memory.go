@@ -5,24 +5,55 @@ package loader
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
+	"github.com/llmboot/llmboot/internal/mmapfile"
 	"github.com/llmboot/llmboot/pkg/kernels"
 	"github.com/llmboot/llmboot/pkg/llm"
 	"github.com/llmboot/llmboot/pkg/model"
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-// Resident serves every tensor straight from the model's memory mapping:
-// the memory strategy. Norm vectors are decoded to float32 once at load.
+// Resident serves every tensor from memory: the memory strategy. Tensors
+// are views of the model's mapping, except the matrices repacked for the
+// kernels (see MemoryOptions); norm vectors are decoded to float32 once at
+// load.
 type Resident struct {
 	layers     []llm.LayerWeights
 	embd, out  kernels.Matrix
 	outputNorm []float32
+
+	// Repacked matrices live in arena, outside the Go heap.
+	arena     []byte
+	freeArena func() error
+	Repacked  int64 // bytes repacked at load
 }
 
-// Memory builds resident weights for m, checking that every tensor has a
-// type the kernels support.
-func Memory(m *model.Model) (*Resident, error) {
+// MemoryOptions tune Memory.
+type MemoryOptions struct {
+	// RowMajor keeps every matrix in the file's layout. By default the
+	// matrices with four-row kernels (Q4_0, Q8_0; see
+	// kernels.CanRepackQuads) are interleaved by row quads into new memory
+	// and their file pages evicted, so the resident set stays about the
+	// file's size: one sequential stream per four rows reads about twice
+	// as fast from DRAM as four (docs/benchmarks.md). The token embedding,
+	// read a row at a time, is never repacked.
+	RowMajor bool
+	// InPlace repacks inside the model's own bytes instead of new memory:
+	// for a model read into a buffer that only these weights use (no file
+	// mapping to evict), so repacking costs no memory. The model's tensors
+	// that were repacked then hold quads, not ggml rows.
+	InPlace bool
+}
+
+// Memory builds resident weights for m with the default options.
+func Memory(m *model.Model) (*Resident, error) { return MemoryWith(m, MemoryOptions{}) }
+
+// MemoryWith builds resident weights for m, checking that every tensor has
+// a type the kernels support.
+func MemoryWith(m *model.Model, opts MemoryOptions) (*Resident, error) {
 	c := m.Config
 	r := &Resident{}
 	var err error
@@ -59,7 +90,101 @@ func Memory(m *model.Model) (*Resident, error) {
 		}
 		r.layers = append(r.layers, lw)
 	}
+	if !opts.RowMajor {
+		if err := r.repack(m, opts.InPlace); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// repack interleaves every matrix that kernels.CanRepackQuads accepts,
+// in place or into one arena, evicting the file pages it copied from.
+func (r *Resident) repack(m *model.Model, inPlace bool) error {
+	var todo []*kernels.Matrix
+	add := func(mx *kernels.Matrix) {
+		if kernels.CanRepackQuads(*mx) {
+			todo = append(todo, mx)
+		}
+	}
+	for i := range r.layers {
+		lw := &r.layers[i]
+		for _, mx := range []*kernels.Matrix{&lw.Q, &lw.K, &lw.V, &lw.O, &lw.Gate, &lw.Up, &lw.Down} {
+			add(mx)
+		}
+	}
+	if len(r.out.Data) > 0 && len(r.embd.Data) > 0 && &r.out.Data[0] != &r.embd.Data[0] {
+		add(&r.out) // a tied classifier is the embedding, read by rows
+	}
+	var total int
+	for _, mx := range todo {
+		total += len(mx.Data)
+	}
+	if total == 0 {
+		return nil
+	}
+	if inPlace {
+		for _, mx := range todo {
+			packed, err := kernels.RepackQuads(mx.Data, *mx)
+			if err != nil {
+				return err
+			}
+			*mx = packed
+		}
+		r.Repacked = int64(total)
+		return nil
+	}
+	arena, free, err := mmapfile.Anon(total)
+	if err != nil {
+		return fmt.Errorf("repacking %s of weights: %w", FormatBytes(int64(total)), err)
+	}
+	// Copying a gigabyte is page faults more than bytes: spread it over
+	// the cores.
+	var (
+		wg       sync.WaitGroup
+		next     atomic.Int64
+		errOnce  sync.Once
+		firstErr error
+	)
+	offs := make([]int, len(todo))
+	for i, off := 0, 0; i < len(todo); i++ {
+		offs[i] = off
+		off += len(todo[i].Data)
+	}
+	for w := 0; w < min(runtime.NumCPU(), len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
+				mx, off := todo[i], offs[i]
+				n := len(mx.Data)
+				packed, err := kernels.RepackQuads(arena[off:off+n:off+n], *mx)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				m.Evict(mx.Data)
+				*mx = packed
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		free()
+		return firstErr
+	}
+	r.arena, r.freeArena, r.Repacked = arena, free, int64(total)
+	return nil
+}
+
+// Close frees the repacked matrices; the weights must not be used after.
+func (r *Resident) Close() error {
+	if r.freeArena == nil {
+		return nil
+	}
+	err := r.freeArena()
+	r.arena, r.freeArena = nil, nil
+	return err
 }
 
 // matrix views a 2-D tensor as a kernel matrix.

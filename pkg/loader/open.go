@@ -30,10 +30,16 @@ type Options struct {
 	Direct bool
 	Log    func(string)
 	HTTP   HTTPOptions
+	// RowMajor keeps resident matrices in the file's layout (see
+	// MemoryOptions); streamed layers always are.
+	RowMajor bool
 }
 
 // Loaded is an open model with the weights a strategy serves.
 type Loaded struct {
+	// Model describes the file. Its tensor bytes are the file's, except
+	// when a device or URL was read into memory: then the matrices the
+	// resident weights repacked (MemoryOptions.InPlace) hold row quads.
 	Model   *model.Model
 	Weights llm.Weights
 	Plan    Plan
@@ -110,12 +116,12 @@ func openMapped(path string, opts Options) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := Memory(m)
+	w, err := MemoryWith(m, MemoryOptions{RowMajor: opts.RowMajor})
 	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Loaded{Model: m, Weights: w, Plan: Plan{Strategy: StrategyMemory, Feasible: true}, Source: "mmap", closers: []io.Closer{m}}, nil
+	return &Loaded{Model: m, Weights: w, Plan: Plan{Strategy: StrategyMemory, Feasible: true}, Source: "mmap", closers: []io.Closer{m, w}}, nil
 }
 
 func openSource(spec string, src Source, streaming Strategy, mappable bool, opts Options) (*Loaded, error) {
@@ -249,12 +255,13 @@ func readWhole(spec string, src Source, size int64, plan Plan, opts Options) (*L
 	if err != nil {
 		return nil, err
 	}
-	w, err := Memory(m)
+	// buf is this load's own: repacking inside it costs no memory.
+	w, err := MemoryWith(m, MemoryOptions{RowMajor: opts.RowMajor, InPlace: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec, err)
 	}
 	src.Close()
-	return &Loaded{Model: m, Weights: w, Plan: plan, Source: "read into memory", closers: []io.Closer{m}}, nil
+	return &Loaded{Model: m, Weights: w, Plan: plan, Source: "read into memory", closers: []io.Closer{m, w}}, nil
 }
 
 // verify reads the first size bytes of the source in order and compares

@@ -19,6 +19,7 @@ func openGGUF(path string, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("model: %s: %w", path, err)
 	}
 	m.closer = f
+	m.mapped = f.Mapped()
 	m.FileSize = int64(f.End())
 	return m, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/llmboot/llmboot/internal/filesize"
+	"github.com/llmboot/llmboot/internal/mmapfile"
 	"github.com/llmboot/llmboot/pkg/model/tokenizer"
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
@@ -116,6 +117,7 @@ type Model struct {
 
 	byName map[string]int
 	closer io.Closer
+	mapped bool // tensors are views of a file mapping
 }
 
 // Options tune Open.
@@ -202,6 +204,16 @@ func (m *Model) Tensor(name string) (Tensor, bool) {
 		return Tensor{}, false
 	}
 	return m.Tensors[i], true
+}
+
+// Evict says that b, bytes of this model's tensors, will not be read for a
+// while (the loader copied them elsewhere): when they are a file mapping,
+// their pages leave the process's resident set. Contents never change, and
+// reading b again stays correct (it faults the pages back in).
+func (m *Model) Evict(b []byte) {
+	if m.mapped {
+		mmapfile.Evict(b)
+	}
 }
 
 // Close releases the file mapping; tensors must not be used afterwards.

@@ -92,6 +92,7 @@ type benchFlags struct {
 	membwMiB            int
 	cacheType           string
 	tokenizer           string
+	noRepack            bool
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
@@ -115,6 +116,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.membwMiB, "membw-mib", 1024, "size of the --membw buffer in MiB")
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
+	fs.BoolVar(&f.noRepack, "no-repack", false, "keep Q4_0/Q8_0 matrices in the file's row order (default: interleaved by row quads at load)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -164,10 +166,11 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 		return err
 	}
 	defer m.Close()
-	w, err := loader.Memory(m)
+	w, err := loader.MemoryWith(m, loader.MemoryOptions{RowMajor: f.noRepack})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	defer w.Close()
 	pool := kernels.NewPool(f.threads)
 	defer pool.Close()
 	ctx := max(f.p, f.n, 1)

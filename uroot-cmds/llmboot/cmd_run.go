@@ -32,6 +32,7 @@ type runFlags struct {
 	quiet         bool
 	sha           string
 	direct        bool
+	noRepack      bool
 	topK          int
 	repeatLastN   int
 	temp, topP    float64
@@ -67,6 +68,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines while loading")
 	fs.StringVar(&f.sha, "sha256", "", "expected sha256 of the model file (default: MODEL.sha256 beside a local file, if present)")
 	fs.BoolVar(&f.direct, "direct", true, "O_DIRECT reads when streaming from a file or device")
+	fs.BoolVar(&f.noRepack, "no-repack", false, "keep resident Q4_0/Q8_0 matrices in the file's row order (default: interleaved by row quads at load, faster)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if sha == "" && !loader.IsURL(pos[0]) {
 		sha = loader.SHA256Beside(pos[0])
 	}
-	opts := loader.Options{Strategy: strategy, MemLimit: memLimit, TokenizerPath: f.tokenizer, SHA256: sha, Direct: f.direct,
+	opts := loader.Options{Strategy: strategy, MemLimit: memLimit, TokenizerPath: f.tokenizer, SHA256: sha, Direct: f.direct, RowMajor: f.noRepack,
 		KVBytes: func(c model.Config) int64 {
 			n := int64(f.ctx)
 			if n == 0 {

@@ -202,6 +202,10 @@ type File struct {
 
 // Close releases the file's memory map, if any. After Close, TensorData
 // fails and Data returns nil; slices obtained earlier must not be used.
+// Mapped reports whether the tensors are views of a file mapping (Open
+// without the read fallback), whose pages mmapfile.Evict may drop.
+func (f *File) Mapped() bool { return f.closer != nil }
+
 func (f *File) Close() error {
 	f.data = nil
 	if c := f.closer; c != nil {

@@ -1,0 +1,161 @@
+package loader
+
+import (
+	"bufio"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/kernels"
+	"github.com/llmboot/llmboot/pkg/llm"
+	"github.com/llmboot/llmboot/pkg/model"
+	"github.com/llmboot/llmboot/pkg/model/synth"
+)
+
+// TestRepackedMatchesRowMajor: the default resident weights (Q4_0 and Q8_0
+// matrices interleaved by row quads) give the logits of the file's own
+// layout bit for bit, for a prompt batch and single tokens, and the file
+// pages they were copied from leave the resident set.
+func TestRepackedMatchesRowMajor(t *testing.T) {
+	shape := synth.Shape{Dim: 512, Hidden: 1536, Layers: 4, Heads: 8, KVHeads: 2, Vocab: 512, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
+	for _, mix := range []synth.Mix{synth.Q8_0, synth.Q4_0} {
+		t.Run(string(mix), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gen.gguf")
+			if _, err := synth.Write(path, synth.Options{Shape: shape, Mix: mix, Seed: 5}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := model.Open(path, model.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			rows, err := MemoryWith(m, MemoryOptions{RowMajor: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows.Repacked != 0 {
+				t.Errorf("RowMajor repacked %d bytes", rows.Repacked)
+			}
+			want := evalAll(t, m, rows)
+
+			// Touch every tensor so the mapping is resident, then repack.
+			var sum byte
+			for _, tn := range m.Tensors {
+				for i := 0; i < len(tn.Data); i += 4096 {
+					sum += tn.Data[i]
+				}
+			}
+			_ = sum
+			before := rssFile(t)
+			packed, err := Memory(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer packed.Close()
+			after := rssFile(t)
+			lw, _ := packed.Layer(0)
+			if lw.Q.Layout != kernels.LayoutQuads || lw.Down.Layout != kernels.LayoutQuads {
+				t.Errorf("layer 0 Q is %s, Down %s: want quads", lw.Q.Layout, lw.Down.Layout)
+			}
+			if packed.Repacked < int64(len(lw.Q.Data))*int64(shape.Layers) {
+				t.Errorf("repacked %d bytes", packed.Repacked)
+			}
+			if before >= 0 && after >= 0 && before-after < packed.Repacked/2 {
+				t.Errorf("file-backed RSS went from %d to %d bytes after repacking %d bytes: pages not evicted", before, after, packed.Repacked)
+			}
+			same(t, "repacked", evalAll(t, m, packed), want)
+
+			// In place, over a copy of the file that only these weights use.
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb, err := model.OpenBytes(path, data, model.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inPlace, err := MemoryWith(mb, MemoryOptions{InPlace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inPlace.Repacked != packed.Repacked {
+				t.Errorf("in place repacked %d bytes, into new memory %d", inPlace.Repacked, packed.Repacked)
+			}
+			if lw, _ := inPlace.Layer(1); lw.Up.Layout != kernels.LayoutQuads || &lw.Up.Data[0] != &mustTensor(t, mb, "blk.1.ffn_up.weight").Data[0] {
+				t.Error("in-place repack did not repack inside the model's bytes")
+			}
+			same(t, "repacked in place", evalAll(t, mb, inPlace), want)
+		})
+	}
+}
+
+// evalAll returns the logits of a 5-token batch followed by three single
+// tokens, on two threads.
+func evalAll(t *testing.T, m *model.Model, w llm.Weights) []float32 {
+	t.Helper()
+	pool := kernels.NewPool(2)
+	defer pool.Close()
+	e, err := llm.NewEngine(m.Config, w, pool, llm.Options{Context: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := e.Eval([]int{1, 40, 300, 7, 99}, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append([]float32(nil), logits...)
+	for i, tok := range []int{5, 77, 450} {
+		l, err := e.Eval([]int{tok}, 5+i, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l...)
+	}
+	return out
+}
+
+// rssFile is this process's file-backed resident set in bytes, -1 where
+// /proc does not say.
+func rssFile(t *testing.T) int64 {
+	if runtime.GOOS != "linux" {
+		return -1
+	}
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("RssFile %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+func same(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("logit %d: %g %s, %g row-major", i, got[i], what, want[i])
+		}
+	}
+}
+
+func mustTensor(t *testing.T, m *model.Model, name string) model.Tensor {
+	t.Helper()
+	tn, ok := m.Tensor(name)
+	if !ok {
+		t.Fatalf("no tensor %q", name)
+	}
+	return tn
+}
