@@ -86,6 +86,22 @@ type dot4Kernel func(n int, w []byte, rowStride, blockStride int, a []byte, out 
 // at once.
 var dot4Kernels [len(typeKernels)]dot4Kernel
 
+// quadKernel computes the four rows of one quad of a LayoutQuads matrix
+// against one activation row, out[i] getting exactly the bits the type's
+// dot gives for row i. prep, when set, derives from each converted
+// activation row the extra data (prepBytes(n) bytes for n elements) the
+// kernel reads, once per MatMul rather than once per quad.
+type quadKernel struct {
+	dot       func(n int, w, a, prep []byte, out *[4]float32)
+	prep      func(dst, a []byte, n int)
+	prepBytes func(n int) int
+}
+
+// quadKernels holds the active path's quad kernels by weight type; where
+// there is none, MatMul gathers each row of a LayoutQuads matrix and runs
+// the type's dot.
+var quadKernels [len(typeKernels)]quadKernel
+
 // quantizeQ8_0Act is the Q8_0 activation quantizer of the active path.
 var quantizeQ8_0Act = quantizeQ8_0Runtime
 
@@ -122,6 +138,7 @@ func init() {
 func usePath(p Path) {
 	typeKernels = genericKernels
 	dot4Kernels = [len(typeKernels)]dot4Kernel{}
+	quadKernels = [len(typeKernels)]quadKernel{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

@@ -49,6 +49,8 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
+	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
+	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0, prepBytes: quadPrepQ4_0Bytes}
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
@@ -126,3 +128,12 @@ func swigluAVX2(dst, gate, up []float32) int
 
 //go:noescape
 func quantizeQ8_0AVX2(dst []byte, src []float32)
+
+// Implemented in quads_amd64.s, for LayoutQuads matrices (see
+// quadKernels).
+
+//go:noescape
+func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
+
+//go:noescape
+func dotQ8_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)

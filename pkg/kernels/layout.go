@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
@@ -12,18 +13,21 @@ type Layout uint8
 const (
 	// LayoutRows is ggml's order, the one in model files: row after row.
 	LayoutRows Layout = iota
-	// LayoutQuads interleaves rows by quads: block k of rows 4q, 4q+1,
-	// 4q+2, 4q+3 lie next to each other, then block k+1 of the same four
-	// rows. Rows is a multiple of 4, and quad q still occupies the bytes
-	// rows 4q..4q+3 occupy in LayoutRows.
+	// LayoutQuads interleaves rows by quads, for the types whose block is
+	// an f16 scale then bs-2 bytes of levels (Q4_0, Q8_0): for each block
+	// k of rows 4q..4q+3, the four scales (8 bytes), then the four rows'
+	// levels, as llama.cpp's block_q4_0x4. Rows is a multiple of 4, and
+	// quad q still occupies the bytes rows 4q..4q+3 occupy in LayoutRows.
 	//
 	// Why: the four-row kernels read four rows at once. Row after row, that
 	// is four memory streams a row apart, which the hardware prefetcher
 	// follows poorly: a Q4_0 matrix-vector product streamed ~5 GB/s from
 	// DRAM on one core of the development machine against ~10 GB/s for the
-	// same kernel over quads, one sequential stream (docs/benchmarks.md).
+	// same kernel over interleaved quads, one sequential stream
+	// (docs/benchmarks.md). The four scales side by side convert with one
+	// instruction, and two rows of Q4_0 levels fill one 32-byte register.
 	// The arithmetic per output is unchanged, so results are bit for bit
-	// the same. llama.cpp repacks Q4_0 at load for the same reason.
+	// the same.
 	LayoutQuads
 )
 
@@ -63,40 +67,60 @@ func RepackQuads(dst []byte, m Matrix) (Matrix, error) {
 		return Matrix{}, fmt.Errorf("kernels: repack %s %dx%d: destination has %d bytes, want %d", m.Type, m.Rows, m.Cols, len(dst), len(m.Data))
 	}
 	bs, rb := m.Type.BlockBytes(), m.RowBytes()
-	blocks := rb / bs
 	quad := make([]byte, 4*rb)
 	for q := 0; q < m.Rows; q += 4 {
 		copy(quad, m.Data[q*rb:(q+4)*rb])
 		out := dst[q*rb : (q+4)*rb]
-		for i := 0; i < 4; i++ {
-			row := quad[i*rb : (i+1)*rb]
-			for k := 0; k < blocks; k++ {
-				copy(out[(4*k+i)*bs:(4*k+i+1)*bs], row[k*bs:(k+1)*bs])
+		for k := 0; k < rb/bs; k++ {
+			group := out[4*k*bs : 4*(k+1)*bs]
+			for i := 0; i < 4; i++ {
+				block := quad[i*rb+k*bs : i*rb+(k+1)*bs]
+				copy(group[2*i:2*i+2], block[:2])
+				copy(group[8+i*(bs-2):8+(i+1)*(bs-2)], block[2:])
 			}
 		}
 	}
 	return Matrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst[:len(m.Data):len(m.Data)], Layout: LayoutQuads}, nil
 }
 
-// strides returns, for m's layout, the bytes from a block of row r to the
-// same block of row r+1 within a quad, and from one block of a row to the
-// row's next block.
-func (m Matrix) strides() (rowStride, blockStride int) {
-	bs := m.Type.BlockBytes()
-	if m.Layout == LayoutQuads {
-		return bs, 4 * bs
-	}
-	return m.RowBytes(), bs
-}
-
 // gatherRow copies row r's blocks of a LayoutQuads matrix into dst (one
-// row's bytes) in row order, for kernels that read a row contiguously.
+// row's bytes) in ggml's block format, for kernels that read a row.
 func (m Matrix) gatherRow(dst []byte, r int) []byte {
 	bs, rb := m.Type.BlockBytes(), m.RowBytes()
 	dst = dst[:rb]
-	quad := m.Data[r/4*4*rb:]
-	for k, i := 0, r%4; k < rb/bs; k++ {
-		copy(dst[k*bs:(k+1)*bs], quad[(4*k+i)*bs:(4*k+i+1)*bs])
+	quad, i := m.Data[r/4*4*rb:], r%4
+	for k := 0; k < rb/bs; k++ {
+		group := quad[4*k*bs : 4*(k+1)*bs]
+		copy(dst[k*bs:k*bs+2], group[2*i:2*i+2])
+		copy(dst[k*bs+2:(k+1)*bs], group[8+i*(bs-2):8+(i+1)*(bs-2)])
 	}
 	return dst
+}
+
+// quadPrepQ4_0Bytes is the size of quadPrepQ4_0's output for n elements.
+func quadPrepQ4_0Bytes(n int) int { return n / 32 * (64 + 4) }
+
+// quadPrepQ4_0 writes what the Q4_0 quad kernel needs besides the Q8_0
+// activation row a (n elements): per block the sixteen int16 sums
+// 8*(a[2j]+a[2j+1]), elements 0-15 then 16-31, each run of eight twice
+// (the kernel subtracts them from the unsigned levels' pair products: u*a
+// - 8*a = (u-8)*a, exactly), then every block's scale as float32.
+func quadPrepQ4_0(dst, a []byte, n int) {
+	blocks := n / 32
+	scales := dst[64*blocks:]
+	for k := 0; k < blocks; k++ {
+		blk := a[34*k : 34*(k+1)]
+		out := dst[64*k : 64*(k+1)]
+		for half := 0; half < 2; half++ {
+			for j := 0; j < 8; j++ {
+				s := uint16(int16(8 * (int(int8(blk[2+16*half+2*j])) + int(int8(blk[2+16*half+2*j+1])))))
+				for rep := 0; rep < 2; rep++ {
+					at := 32*half + 16*rep + 2*j
+					out[at], out[at+1] = byte(s), byte(s>>8)
+				}
+			}
+		}
+		f := math.Float32bits(FP16ToFP32(uint16(blk[0]) | uint16(blk[1])<<8))
+		scales[4*k], scales[4*k+1], scales[4*k+2], scales[4*k+3] = byte(f), byte(f>>8), byte(f>>16), byte(f>>24)
+	}
 }

@@ -21,11 +21,13 @@ func TestRepackQuads(t *testing.T) {
 		if q.Layout != LayoutQuads || q.Rows != 8 || q.Cols != 96 || q.Validate() != nil {
 			t.Fatalf("%s: repacked %+v", typ, q.Layout)
 		}
-		// Block k of row 4*quad+i is the (4k+i)-th block of the quad.
+		// Block k of row 4*quad+i: its scale is the i-th of the quad's k-th
+		// group of 4 blocks' bytes, its levels the i-th after the scales.
 		for row := 0; row < 8; row++ {
 			for k := 0; k < 3; k++ {
-				at := row/4*4*rb + (4*k+row%4)*bs
-				if !bytes.Equal(q.Data[at:at+bs], m.Data[row*rb+k*bs:row*rb+(k+1)*bs]) {
+				group := q.Data[row/4*4*rb+4*k*bs:]
+				i, block := row%4, m.Data[row*rb+k*bs:row*rb+(k+1)*bs]
+				if !bytes.Equal(group[2*i:2*i+2], block[:2]) || !bytes.Equal(group[8+i*(bs-2):8+(i+1)*(bs-2)], block[2:]) {
 					t.Fatalf("%s: row %d block %d misplaced", typ, row, k)
 				}
 			}

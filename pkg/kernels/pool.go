@@ -43,6 +43,7 @@ type Pool struct {
 
 	// MatMul's state, kept here so a call allocates nothing.
 	scratch []byte // converted activations
+	prep    []byte // quad kernels' per-activation data
 	mm      matmulJob
 	mmQuant func(lo, hi int)
 	mmRows  func(lo, hi int)
@@ -254,6 +255,9 @@ type matmulJob struct {
 	m         Matrix
 	k         *typeKernel
 	dot4      dot4Kernel
+	quad      quadKernel // for LayoutQuads
+	prep      []byte
+	pb        int // prep bytes per activation row
 	quantize  func(dst []byte, src []float32)
 	out, x    []float32
 	xa        []byte
@@ -266,6 +270,9 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 	cols := j.m.Cols
 	for b := lo; b < hi; b++ {
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
+		if j.pb > 0 {
+			j.quad.prep(j.prep[b*j.pb:(b+1)*j.pb], j.xa[b*j.ab:(b+1)*j.ab], cols)
+		}
 	}
 }
 
@@ -276,16 +283,24 @@ func (p *Pool) matmulRows(lo, hi int) {
 	j := &p.mm
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
 	dot := j.k.dot
-	if dot4 := j.dot4; dot4 != nil {
-		// Four rows at a time; their bytes stay in L1 across the batch.
-		// lo is a multiple of 4 here (matmulQuads), so for LayoutQuads
-		// each step is one whole quad.
-		rowStride, blockStride := j.m.strides()
+	if quad := j.quad.dot; quad != nil && j.m.Layout == LayoutQuads {
+		// One quad at a time (lo is a multiple of 4: matmulQuads); its
+		// bytes stay in L1 across the batch.
 		var r4 [4]float32
 		for ; lo+4 <= hi; lo += 4 {
 			w := j.m.Data[lo*rb : (lo+4)*rb]
 			for b := 0; b < j.batch; b++ {
-				dot4(cols, w, rowStride, blockStride, j.xa[b*ab:(b+1)*ab], &r4)
+				quad(cols, w, j.xa[b*ab:(b+1)*ab], j.prep[b*j.pb:(b+1)*j.pb], &r4)
+				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
+			}
+		}
+	} else if dot4 := j.dot4; dot4 != nil && j.m.Layout == LayoutRows {
+		// Four rows at a time; their bytes stay in L1 across the batch.
+		var r4 [4]float32
+		for ; lo+4 <= hi; lo += 4 {
+			w := j.m.Data[lo*rb : (lo+4)*rb]
+			for b := 0; b < j.batch; b++ {
+				dot4(cols, w, rb, j.m.Type.BlockBytes(), j.xa[b*ab:(b+1)*ab], &r4)
 				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
 			}
 		}
@@ -341,12 +356,23 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
+	if m.Layout == LayoutQuads {
+		q := quadKernels[m.Type]
+		p.mm.quad = q
+		if q.prep != nil {
+			p.mm.pb = q.prepBytes(m.Cols)
+			if need := batch * p.mm.pb; cap(p.prep) < need {
+				p.prep = make([]byte, need)
+			}
+			p.mm.prep = p.prep[:batch*p.mm.pb]
+		}
+	}
 	if len(m.Data)*batch < parallelMinBytes {
 		p.matmulQuantize(0, batch)
 		p.matmulRows(0, m.Rows)
 	} else {
 		p.Parallel(batch, p.mmQuant)
-		if p.mm.dot4 != nil {
+		if p.mm.quad.dot != nil || p.mm.dot4 != nil {
 			p.Parallel((m.Rows+3)/4, p.mmQuads) // chunks of whole row quads
 		} else {
 			p.Parallel(m.Rows, p.mmRows)

@@ -121,20 +121,33 @@ func checkDot4(t testing.TB, p Path, w tensor.Type, n int, wb, ab []byte, what s
 		k := i % (len(wb) / bs) * bs
 		rows = append(append(rows, wb[k:]...), wb[:k]...)
 	}
-	m := Matrix{Type: w, Rows: 4, Cols: n, Data: rows}
-	quads, err := RepackQuads(make([]byte, len(rows)), m)
+	var got [4]float32
+	dot4(n, rows, len(wb), bs, ab, &got)
+	for i := range got {
+		row := rows[i*len(wb) : (i+1)*len(wb)]
+		if want := genericKernels[w].dot(n, row, ab); !sameFloat(got[i], want) {
+			t.Errorf("%s %s four-row kernel, row %d, n=%d %s: %g, generic %g", p, w, i, n, what, got[i], want)
+		}
+	}
+	var quad quadKernel
+	onPath(p, func() { quad = quadKernels[w] })
+	if quad.dot == nil {
+		return
+	}
+	quads, err := RepackQuads(make([]byte, len(rows)), Matrix{Type: w, Rows: 4, Cols: n, Data: rows})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []Matrix{m, quads} {
-		var got [4]float32
-		rowStride, blockStride := m.strides()
-		dot4(n, m.Data, rowStride, blockStride, ab, &got)
-		for i := range got {
-			row := rows[i*len(wb) : (i+1)*len(wb)]
-			if want := genericKernels[w].dot(n, row, ab); !sameFloat(got[i], want) {
-				t.Errorf("%s %s four-row kernel (%s), row %d, n=%d %s: %g, generic %g", p, w, m.Layout, i, n, what, got[i], want)
-			}
+	var prep []byte
+	if quad.prep != nil {
+		prep = make([]byte, quad.prepBytes(n))
+		quad.prep(prep, ab, n)
+	}
+	quad.dot(n, quads.Data, ab, prep, &got)
+	for i := range got {
+		row := rows[i*len(wb) : (i+1)*len(wb)]
+		if want := genericKernels[w].dot(n, row, ab); !sameFloat(got[i], want) {
+			t.Errorf("%s %s quad kernel, row %d, n=%d %s: %g, generic %g", p, w, i, n, what, got[i], want)
 		}
 	}
 }

@@ -1,0 +1,221 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 kernels for matrices in LayoutQuads (layout.go): four rows against
+// one Q8_0 activation row, per block group the four f16 scales side by
+// side, then the four rows' levels. Per row and block the arithmetic is
+// the single-row kernel's (dot_amd64.s): eight int32 lanes of four
+// products each, d = f32(w.d)*f32(a.d), acc_l = fma(d, float(lane_l),
+// acc_l), lanes added at the end as hsum_float_8 adds them. So the results
+// are the generic code's bits.
+
+// int16 ones, for vpmaddwd pair sums.
+DATA quadOnesW<>+0(SB)/8, $0x0001000100010001
+DATA quadOnesW<>+8(SB)/8, $0x0001000100010001
+DATA quadOnesW<>+16(SB)/8, $0x0001000100010001
+DATA quadOnesW<>+24(SB)/8, $0x0001000100010001
+GLOBL quadOnesW<>(SB), RODATA|NOPTR, $32
+
+// Bytes 0x0f, for nibble masks.
+DATA quadNibbles<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA quadNibbles<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA quadNibbles<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA quadNibbles<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL quadNibbles<>(SB), RODATA|NOPTR, $32
+
+// vpermps indices: row 0 in the low half and row 1 in the high half, and
+// rows 2 and 3 likewise.
+DATA quadIdx01<>+0(SB)/8, $0x0000000000000000
+DATA quadIdx01<>+8(SB)/8, $0x0000000000000000
+DATA quadIdx01<>+16(SB)/8, $0x0000000100000001
+DATA quadIdx01<>+24(SB)/8, $0x0000000100000001
+GLOBL quadIdx01<>(SB), RODATA|NOPTR, $32
+
+DATA quadIdx23<>+0(SB)/8, $0x0000000200000002
+DATA quadIdx23<>+8(SB)/8, $0x0000000200000002
+DATA quadIdx23<>+16(SB)/8, $0x0000000300000003
+DATA quadIdx23<>+24(SB)/8, $0x0000000300000003
+GLOBL quadIdx23<>(SB), RODATA|NOPTR, $32
+
+DATA quadIdx3<>+0(SB)/8, $0x0000000300000003
+DATA quadIdx3<>+8(SB)/8, $0x0000000300000003
+DATA quadIdx3<>+16(SB)/8, $0x0000000300000003
+DATA quadIdx3<>+24(SB)/8, $0x0000000300000003
+GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
+
+// QHSUM8 leaves in X0 the sum of Y0's eight lanes in hsum_float_8's order:
+// ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)). Clobbers X1.
+#define QHSUM8 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVHLPS     X0, X0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VADDSS       X1, X0, X0
+
+// func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
+//
+// w: one quad of Q4_0 rows in LayoutQuads (72 bytes per block group);
+// a: the Q8_0 activation row; prep: its quadPrepQ4_0 (per block the int16
+// pair sums 8*(a[2j]+a[2j+1]) of elements 0-15 and of 16-31, each twice,
+// 64 bytes; then every block's scale as float32).
+//
+// Rows 0 and 1 share registers: one 32-byte load holds both rows' levels,
+// so the low nibbles are [row 0 elements 0-15 | row 1 elements 0-15] and
+// the high nibbles the same for elements 16-31. After vpmaddwd, lane l of
+// a half is lane l (low nibbles) or l+4 (high) of that row's eight: each
+// lane is still one row's lane, accumulated with that row's scale, so
+// nothing changes but where the lanes sit until the final sums.
+TEXT ·dotQ4_0QuadsAVX2(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ prep_base+56(FP), R9
+	SHRQ $5, CX
+	MOVQ CX, R10
+	SHLQ $6, R10
+	ADDQ R9, R10 // the float32 activation scales after the pair sums
+	VMOVDQU quadOnesW<>(SB), Y15
+	VMOVDQU quadNibbles<>(SB), Y14
+	VMOVDQU quadIdx01<>(SB), Y13
+	VMOVDQU quadIdx23<>(SB), Y12
+	VXORPS  Y8, Y8, Y8   // rows 0|1, lanes 0-3
+	VXORPS  Y9, Y9, Y9   // rows 0|1, lanes 4-7
+	VXORPS  Y10, Y10, Y10 // rows 2|3, lanes 0-3
+	VXORPS  Y11, Y11, Y11 // rows 2|3, lanes 4-7
+	TESTQ   CX, CX
+	JZ      q4qdone
+
+q4qloop:
+	VMOVQ          (SI), X1
+	VCVTPH2PS      X1, X1
+	VBROADCASTSS   (R10), X0
+	VMULPS         X0, X1, X1 // d of rows 0-3
+	VPERMPS        Y1, Y13, Y2 // d0 x4 | d1 x4
+	VPERMPS        Y1, Y12, Y3 // d2 x4 | d3 x4
+	VBROADCASTI128 2(DI), Y4  // a[0:16] twice
+	VBROADCASTI128 18(DI), Y5 // a[16:32] twice
+
+	VMOVDQU     8(SI), Y6 // levels of rows 0 and 1
+	VPSRLW      $4, Y6, Y7
+	VPAND       Y14, Y6, Y6
+	VPAND       Y14, Y7, Y7
+	VPMADDUBSW  Y4, Y6, Y6
+	VPMADDUBSW  Y5, Y7, Y7
+	VPSUBW      (R9), Y6, Y6
+	VPSUBW      32(R9), Y7, Y7
+	VPMADDWD    Y15, Y6, Y6
+	VPMADDWD    Y15, Y7, Y7
+	VCVTDQ2PS   Y6, Y6
+	VCVTDQ2PS   Y7, Y7
+	VFMADD231PS Y6, Y2, Y8
+	VFMADD231PS Y7, Y2, Y9
+
+	VMOVDQU     40(SI), Y6 // rows 2 and 3
+	VPSRLW      $4, Y6, Y7
+	VPAND       Y14, Y6, Y6
+	VPAND       Y14, Y7, Y7
+	VPMADDUBSW  Y4, Y6, Y6
+	VPMADDUBSW  Y5, Y7, Y7
+	VPSUBW      (R9), Y6, Y6
+	VPSUBW      32(R9), Y7, Y7
+	VPMADDWD    Y15, Y6, Y6
+	VPMADDWD    Y15, Y7, Y7
+	VCVTDQ2PS   Y6, Y6
+	VCVTDQ2PS   Y7, Y7
+	VFMADD231PS Y6, Y3, Y10
+	VFMADD231PS Y7, Y3, Y11
+
+	ADDQ $72, SI
+	ADDQ $34, DI
+	ADDQ $64, R9
+	ADDQ $4, R10
+	DECQ CX
+	JNZ  q4qloop
+
+q4qdone:
+	MOVQ       out+80(FP), DI
+	VPERM2F128 $0x20, Y9, Y8, Y0 // row 0: lanes 0-3 | 4-7
+	QHSUM8
+	VMOVSS     X0, 0(DI)
+	VPERM2F128 $0x31, Y9, Y8, Y0 // row 1
+	QHSUM8
+	VMOVSS     X0, 4(DI)
+	VPERM2F128 $0x20, Y11, Y10, Y0 // row 2
+	QHSUM8
+	VMOVSS     X0, 8(DI)
+	VPERM2F128 $0x31, Y11, Y10, Y0 // row 3
+	QHSUM8
+	VMOVSS     X0, 12(DI)
+	VZEROUPPER
+	RET
+
+// Q8QROW(idx, off, acc): row i of a Q8_0 block group into acc, its scale
+// picked from Y1 by the index vector idx, its levels at off(SI); Y4 holds
+// the activation bytes.
+#define Q8QROW(idx, off, acc) \
+	VPERMPS     Y1, idx, Y2; \
+	VMOVDQU     off(SI), Y5; \
+	VPSIGNB     Y5, Y4, Y6; \
+	VPABSB      Y5, Y5; \
+	VPMADDUBSW  Y6, Y5, Y5; \
+	VPMADDWD    Y15, Y5, Y5; \
+	VCVTDQ2PS   Y5, Y5; \
+	VFMADD231PS Y5, Y2, acc
+
+// func dotQ8_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
+//
+// w: one quad of Q8_0 rows in LayoutQuads (136 bytes per block group); a:
+// the Q8_0 activation row, whose bytes must lie in [-127, 127] as for
+// dotQ8_0AVX2; prep is not used.
+TEXT ·dotQ8_0QuadsAVX2(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $5, CX
+	VMOVDQU quadOnesW<>(SB), Y15
+	VPXOR   Y12, Y12, Y12          // index 0 x8
+	VPCMPEQD Y13, Y13, Y13
+	VPSRLD  $31, Y13, Y13          // index 1 x8
+	VPADDD  Y13, Y13, Y14          // index 2 x8
+	VMOVDQU quadIdx3<>(SB), Y3     // index 3 x8
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	TESTQ   CX, CX
+	JZ      q8qdone
+
+q8qloop:
+	VMOVQ        (SI), X1
+	VCVTPH2PS    X1, X1
+	VPBROADCASTW (DI), X0
+	VCVTPH2PS    X0, X0
+	VMULPS       X0, X1, X1 // d of rows 0-3
+	VMOVDQU      2(DI), Y4
+	Q8QROW(Y12, 8, Y8)
+	Q8QROW(Y13, 40, Y9)
+	Q8QROW(Y14, 72, Y10)
+	Q8QROW(Y3, 104, Y11)
+	ADDQ $136, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8qloop
+
+q8qdone:
+	MOVQ    out+80(FP), DI
+	VMOVAPS Y8, Y0
+	QHSUM8
+	VMOVSS  X0, 0(DI)
+	VMOVAPS Y9, Y0
+	QHSUM8
+	VMOVSS  X0, 4(DI)
+	VMOVAPS Y10, Y0
+	QHSUM8
+	VMOVSS  X0, 8(DI)
+	VMOVAPS Y11, Y0
+	QHSUM8
+	VMOVSS  X0, 12(DI)
+	VZEROUPPER
+	RET
