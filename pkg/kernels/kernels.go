@@ -22,8 +22,8 @@
 // package picks the best path the CPU has at start-up, and
 // LLMBOOT_KERNELS=generic|avx2|avx512 forces one. The quantized kernels
 // and the quantizer give the generic bits exactly (same integer sums, same
-// float operations in the same order); F16 and F32 sum in tinyBLAS's
-// sixteen float32 lanes, as llama.cpp's x86 matrix products do, and differ
+// float operations in the same order); F16 and F32 sum in 32 float32
+// lanes (llama.cpp's x86 matrix products use tinyBLAS's 16) and differ
 // from the generic float64 sums by rounding only (see floatDotTolerance in
 // the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
 // its own yet: it runs the AVX2 ones.

@@ -125,9 +125,9 @@ func RoPE(x []float32, pos, headDim int, base float32) {
 // Dot is the float32 dot product over len(a) elements, as VecDot on F32
 // rows computes it on the active path: on the generic path each product
 // rounded to float32 and summed in float64, as ggml's scalar
-// ggml_vec_dot_f32 does; on the SIMD paths in tinyBLAS's sixteen-lane
-// order, as llama.cpp's x86 build multiplies F32 matrices (attention's
-// K·q among them).
+// ggml_vec_dot_f32 does; on the SIMD paths in the 32 lanes of the F32
+// row kernel (dotF32AVX2; llama.cpp's x86 build uses tinyBLAS's 16 for
+// attention's K·q).
 func Dot(a, b []float32) float32 {
 	b = b[:len(a)]
 	return dotFloats(a, b)
