@@ -50,7 +50,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
-	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0, prepBytes: quadPrepQ4_0Bytes}
+	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
@@ -137,3 +137,14 @@ func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 
 //go:noescape
 func dotQ8_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
+
+//go:noescape
+func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
+
+// quadPrepQ4_0Fast is quadPrepQ4_0 in assembly.
+func quadPrepQ4_0Fast(dst, a []byte, n int) {
+	if len(dst) < quadPrepQ4_0Bytes(n) || len(a) < n/32*34 {
+		panic("kernels: quadPrepQ4_0: short buffers")
+	}
+	quadPrepQ4_0AVX2(dst, a, n/32)
+}

@@ -219,3 +219,46 @@ q8qdone:
 	VMOVSS  X0, 12(DI)
 	VZEROUPPER
 	RET
+
+// Bytes 8, the Q4_0 level offset.
+DATA quadEights<>+0(SB)/8, $0x0808080808080808
+DATA quadEights<>+8(SB)/8, $0x0808080808080808
+DATA quadEights<>+16(SB)/8, $0x0808080808080808
+DATA quadEights<>+24(SB)/8, $0x0808080808080808
+GLOBL quadEights<>(SB), RODATA|NOPTR, $32
+
+// func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
+//
+// quadPrepQ4_0 (layout.go) for whole blocks: vpmaddubsw of the bytes 8
+// with the activation bytes gives the sixteen pair sums 8*(a[2j]+a[2j+1])
+// exactly (at most 8*254 in magnitude); vpermq copies each half to both.
+TEXT ·quadPrepQ4_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ a_base+24(FP), SI
+	MOVQ blocks+48(FP), CX
+	MOVQ CX, R8
+	SHLQ $6, R8
+	ADDQ DI, R8 // the float32 scales after the pair sums
+	VMOVDQU quadEights<>(SB), Y15
+	TESTQ CX, CX
+	JZ    qpdone
+
+qploop:
+	VMOVDQU      2(SI), Y0
+	VPMADDUBSW   Y0, Y15, Y0
+	VPERMQ       $0x44, Y0, Y1 // pairs of elements 0-15, twice
+	VPERMQ       $0xee, Y0, Y2 // 16-31, twice
+	VMOVDQU      Y1, (DI)
+	VMOVDQU      Y2, 32(DI)
+	VPBROADCASTW (SI), X3
+	VCVTPH2PS    X3, X3
+	VMOVSS       X3, (R8)
+	ADDQ $34, SI
+	ADDQ $64, DI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  qploop
+
+qpdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -142,6 +143,12 @@ func checkDot4(t testing.TB, p Path, w tensor.Type, n int, wb, ab []byte, what s
 	if quad.prep != nil {
 		prep = make([]byte, quad.prepBytes(n))
 		quad.prep(prep, ab, n)
+		if want := make([]byte, len(prep)); w == tensor.Q4_0 {
+			quadPrepQ4_0(want, ab, n)
+			if !bytes.Equal(prep, want) {
+				t.Errorf("%s %s quad prep differs from quadPrepQ4_0, n=%d %s", p, w, n, what)
+			}
+		}
 	}
 	quad.dot(n, quads.Data, ab, prep, &got)
 	for i := range got {
