@@ -214,8 +214,10 @@ qdone:
 //
 // Thirty-two float32 lanes (Y0-Y3), element i fused into lane i mod 32,
 // added at the end as (Y0+Y2) + (Y1+Y3) and then across the eight lanes;
-// a row shorter by 16 than a multiple of 32 puts its last 16 into Y0, Y1,
-// and a tail of n mod 16 elements is fused into the sum one at a time.
+// what is left after the groups of 32 goes 16 at a time into Y0, Y1, then
+// 8 into Y3 (short rows, such as the 8-element heads of small models,
+// take one vector step, not a chain of scalar ones), and a tail of n mod
+// 8 elements is fused into the sum one at a time.
 // Four independent chains, not tinyBLAS's two (AVX-512: sixteen lanes):
 // with two, the fused multiply-add latency held a core to ~20 GB/s of
 // weights, below what a core streams from DRAM on some machines with
@@ -265,6 +267,16 @@ h16:
 	JMP  h16
 
 hreduce:
+	CMPQ CX, $8
+	JLT  hsum
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS (DI), Y5
+	VFMADD231PS Y5, Y4, Y3
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+
+hsum:
 	VADDPS Y2, Y0, Y0
 	VADDPS Y3, Y1, Y1
 	VADDPS Y1, Y0, Y0
@@ -331,6 +343,15 @@ f16:
 	JMP  f16
 
 freduce:
+	CMPQ CX, $8
+	JLT  fsum
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y3
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+
+fsum:
 	VADDPS Y2, Y0, Y0
 	VADDPS Y3, Y1, Y1
 	VADDPS Y1, Y0, Y0
