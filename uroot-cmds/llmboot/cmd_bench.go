@@ -64,6 +64,9 @@ type benchResult struct {
 	WeightBytes   int64     `json:"weight_bytes_per_token"`
 	WeightGBps    float64   `json:"weight_gbps"`
 	WarmupSeconds float64   `json:"warmup_s"`
+	LoadSeconds   float64   `json:"load_s"`
+	Repacked      int64     `json:"repacked_bytes"` // Q4_0/Q8_0 bytes interleaved by row quads at load
+	KernelPath    string    `json:"kernels"`
 	LoadAvg       []float64 `json:"load_avg"`
 	GoVersion     string    `json:"go_version"`
 	GoArch        string    `json:"goarch"`
@@ -109,8 +112,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per test, named as llama-bench's where it has them: test (pp128, tg64),\n"+
 		"median_ts avg_ts min_ts max_ts stddev_ts samples_ts samples_ns (tokens/s, ns), weight_bytes_per_token,\n"+
 		"weight_gbps, model model_size file_size model_n_params model_type, n_threads n_prompt n_gen n_ctx kv_type\n"+
-		"repetitions warmup_s, load_avg, go_version goarch num_cpu time; --membw lines: test membw, n_threads,\n"+
-		"bytes, passes, median_gbps, max_gbps, load_avg, time")
+		"repetitions warmup_s load_s repacked_bytes kernels, load_avg, go_version goarch num_cpu time; --membw lines:\n"+
+		"test membw, n_threads, bytes, passes, median_gbps, max_gbps, load_avg, time")
 	fs.BoolVar(&f.noWarmup, "no-warmup", false, "skip the warm-up run")
 	fs.BoolVar(&f.membw, "membw", false, "also measure memory read bandwidth (summing a buffer on 1 and -t threads)")
 	fs.IntVar(&f.membwMiB, "membw-mib", 1024, "size of the --membw buffer in MiB")
@@ -185,6 +188,7 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 		Model: path, FileSize: m.FileSize, ModelSize: size, Params: params, ModelType: modelTypes(m),
 		Threads: f.threads, NCtx: ctx, KVType: kvType.String(), Reps: f.reps, WeightBytes: perToken,
 		LoadAvg: loadAvg, GoVersion: runtime.Version(), GoArch: runtime.GOARCH, NumCPU: runtime.NumCPU(),
+		LoadSeconds: loadTime.Seconds(), Repacked: w.Repacked, KernelPath: kernels.ActivePath().String(),
 		Time: started.Format(time.RFC3339),
 	}
 	// Token ids as llama-bench feeds them: random, no sampling in the loop.
@@ -262,7 +266,8 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 	}
 	fmt.Fprintf(stdout, "model: %s, %s file, %s of tensors, %.3g params\n", path, loader.FormatBytes(m.FileSize), loader.FormatBytes(size), float64(params))
 	fmt.Fprintf(stdout, "types: %s\n", base.ModelType)
-	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, loaded in %s, warm-up %s\n", f.threads, ctx, kvType, round(loadTime), round(warmup))
+	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, %s kernels, loaded in %s (%s repacked by row quads), warm-up %s\n",
+		f.threads, ctx, kvType, kernels.ActivePath(), round(loadTime), loader.FormatBytes(w.Repacked), round(warmup))
 	fmt.Fprintf(stdout, "load average at start: %s\n", formatLoadAvg(loadAvg))
 	fmt.Fprintf(stdout, "weights read per forward pass: %s (%.3f GB)\n", loader.FormatBytes(perToken), float64(perToken)/1e9)
 	fmt.Fprintf(stdout, "\n| %-7s | %12s | %10s | %10s | %8s | %11s |\n", "test", "t/s median", "min", "max", "stddev", "weight GB/s")

@@ -58,7 +58,8 @@ func TestBenchJSON(t *testing.T) {
 
 	wantKeys := []string{"avg_ts", "file_size", "goarch", "go_version", "kv_type", "load_avg", "max_ts", "median_ts", "min_ts",
 		"model", "model_n_params", "model_size", "model_type", "n_ctx", "n_gen", "n_prompt", "n_threads", "num_cpu",
-		"repetitions", "samples_ns", "samples_ts", "stddev_ts", "test", "time", "warmup_s", "weight_bytes_per_token", "weight_gbps"}
+		"repetitions", "samples_ns", "samples_ts", "stddev_ts", "test", "time", "warmup_s", "weight_bytes_per_token", "weight_gbps",
+		"load_s", "repacked_bytes", "kernels"}
 	for i, line := range lines {
 		var keys map[string]any
 		if err := json.Unmarshal([]byte(line), &keys); err != nil {
