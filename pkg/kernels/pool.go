@@ -43,6 +43,7 @@ type Pool struct {
 
 	// MatMul's state, kept here so a call allocates nothing.
 	scratch []byte // converted activations
+	lmBuf   []byte // lane-major activations for the k-quant kernels (pool_kquant.go)
 	mm      matmulJob
 	mmQuant func(lo, hi int)
 	mmRows  func(lo, hi int)
@@ -259,6 +260,9 @@ type matmulJob struct {
 	xa        []byte
 	batch, ab int
 	rowBytes  int
+	kq        *kquantKernels // lane-major kernels for m.Type, or nil
+	lm        []byte         // lane-major activation rows, lmStride bytes apart
+	lmStride  int
 }
 
 func (p *Pool) matmulQuantize(lo, hi int) {
@@ -266,6 +270,9 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 	cols := j.m.Cols
 	for b := lo; b < hi; b++ {
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
+		if j.kq != nil {
+			laneMajorQ8K(j.lm[b*j.lmStride:], j.xa[b*j.ab:(b+1)*j.ab])
+		}
 	}
 }
 
@@ -274,6 +281,10 @@ func (p *Pool) matmulQuads(lo, hi int) { p.matmulRows(4*lo, min(4*hi, p.mm.m.Row
 
 func (p *Pool) matmulRows(lo, hi int) {
 	j := &p.mm
+	if j.kq != nil {
+		p.matmulRowsLaneMajor(lo, hi)
+		return
+	}
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
 	dot := j.k.dot
 	if dot4 := j.dot4; dot4 != nil {
@@ -329,6 +340,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
+	p.setupLaneMajor(m, batch)
 	if len(m.Data)*batch < parallelMinBytes {
 		p.matmulQuantize(0, batch)
 		p.matmulRows(0, m.Rows)

@@ -1,0 +1,27 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "github.com/llmboot/llmboot/pkg/tensor"
+
+// installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
+// kquantMatmul.
+func installKQuantAVX2() {
+	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, dot4: dotQ4_KLMx4AVX2}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2}
+}
+
+// Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
+// the lane-major layout (laneMajorQ8K).
+
+//go:noescape
+func dotQ4_KLMAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ6_KLMAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
+func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)

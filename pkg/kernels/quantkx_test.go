@@ -1,0 +1,113 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// kquantTestRows yields weight and activation rows of type w for the
+// lane-major tests: quantized rows of several data shapes and raw blocks
+// with edge bytes, over nb blocks.
+func kquantTestRows(t testing.TB, r *rand.Rand, w tensor.Type, nb int, fn func(what string, wb, ab []byte)) {
+	n := nb * qkK
+	for kind := 0; kind < 6; kind++ {
+		fn(fmt.Sprintf("quantized kind %d", kind), encode(t, w, randRow(r, n, kind)), encode(t, tensor.Q8_K, randRow(r, n, kind+1)))
+	}
+	for _, wf := range []string{"random", "zero", "max", "min", "127"} {
+		for _, af := range []string{"random", "127", "max", "zero"} {
+			fn("raw "+wf+"/"+af, rawBlocks(r, w, nb, wf), activationRaw(r, tensor.Q8_K, nb, af))
+		}
+	}
+}
+
+// TestLaneMajorQ8K checks that the lane-major layout round-trips to a Q8_K
+// row every k-quant dot reads as the original.
+func TestLaneMajorQ8K(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, w := range []tensor.Type{tensor.Q2_K, tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		for _, nb := range []int{1, 3, 8} {
+			kquantTestRows(t, r, w, nb, func(what string, wb, ab []byte) {
+				lm := make([]byte, nb*lmBlockBytes)
+				laneMajorQ8K(lm, ab)
+				back := make([]byte, len(ab))
+				fromLaneMajorQ8K(back, lm)
+				for b := 0; b < nb; b++ {
+					x, y := ab[b*q8_KBytes:], back[b*q8_KBytes:]
+					if string(x[:260]) != string(y[:260]) {
+						t.Fatalf("%s nb=%d %s: block %d values differ after the round trip", w, nb, what, b)
+					}
+				}
+				if w != tensor.Q4_K && w != tensor.Q6_K {
+					return // Q2_K, Q3_K, Q5_K: values only (their bsums use differs)
+				}
+				n := nb * qkK
+				want := genericKernels[w].dot(n, wb, ab)
+				if got := dotKLaneMajorGeneric(w, n, wb, lm); !sameFloat(got, want) {
+					t.Errorf("%s nb=%d %s: lane-major twin %g, generic %g", w, nb, what, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestKQuantLaneMajorKernels holds every lane-major kernel of every SIMD
+// path to the generic dot product on the Q8_K row, bit for bit: one row,
+// and four rows (astride apart, with gaps) against one weight row, over
+// odd block counts.
+func TestKQuantLaneMajorKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, p := range simdPaths(t) {
+		for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q6_K} {
+			var kq *kquantKernels
+			onPath(p, func() { kq = kquantMatmul[w] })
+			if kq == nil {
+				t.Logf("%s %s: no lane-major kernels", p, w)
+				continue
+			}
+			for _, nb := range []int{1, 2, 3, 5, 8, 22} {
+				n := nb * qkK
+				type row struct {
+					what   string
+					wb, ab []byte
+					want   float32
+				}
+				var rows []row
+				kquantTestRows(t, r, w, nb, func(what string, wb, ab []byte) {
+					rows = append(rows, row{what, wb, ab, genericKernels[w].dot(n, wb, ab)})
+				})
+				for _, rw := range rows {
+					lm := alignedBytes(nb * lmBlockBytes)
+					laneMajorQ8K(lm, rw.ab)
+					if got := kq.dot(n, rw.wb, lm); !sameFloat(got, rw.want) {
+						t.Errorf("%s %s nb=%d %s: %g (%#08x), generic %g (%#08x)", p, w, nb, rw.what, got, math.Float32bits(got), rw.want, math.Float32bits(rw.want))
+					}
+				}
+				if kq.dot4 == nil {
+					continue
+				}
+				// Four activation rows of the list against each weight row.
+				astride := nb*lmBlockBytes + 64*(nb%3) // rows need not be packed
+				for i, rw := range rows {
+					acts := alignedBytes(3*astride + nb*lmBlockBytes)
+					var want [4]float32
+					for k := 0; k < 4; k++ {
+						src := rows[(i+5*k)%len(rows)].ab
+						laneMajorQ8K(acts[k*astride:], src)
+						want[k] = genericKernels[w].dot(n, rw.wb, src)
+					}
+					var got [4]float32
+					kq.dot4(n, rw.wb, acts, astride, &got)
+					for k := range got {
+						if !sameFloat(got[k], want[k]) {
+							t.Errorf("%s %s four-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+						}
+					}
+				}
+			}
+		}
+	}
+}
