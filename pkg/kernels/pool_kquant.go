@@ -22,25 +22,50 @@ func (p *Pool) setupLaneMajor(m Matrix, batch int) {
 	p.mm.kq, p.mm.lm, p.mm.lmStride = kq, p.lmBuf[:batch*stride], stride
 }
 
-// matmulRowsLaneMajor is matmulRows for a job with lane-major kernels.
+// lmRowTile is how many weight rows matmulRowsLaneMajor takes against
+// each group of four activation rows before moving to the next group: the
+// tile's weights stay in L2 (tens of KiB), the group's activations in L1.
+const lmRowTile = 32
+
+// matmulRowsLaneMajor is matmulRows for a job with lane-major kernels:
+// activation rows in groups of eight, then four, then one.
 func (p *Pool) matmulRowsLaneMajor(lo, hi int) {
 	j := &p.mm
 	rows, cols, rb, st := j.m.Rows, j.m.Cols, j.rowBytes, j.lmStride
+	dot, dot4, dot8 := j.kq.dot, j.kq.dot4, j.kq.dot8
 	var r4 [4]float32
-	for r := lo; r < hi; r++ {
-		w := j.m.Data[r*rb : (r+1)*rb]
+	var r8 [8]float32
+	for t0 := lo; t0 < hi; t0 += lmRowTile {
+		t1 := min(t0+lmRowTile, hi)
 		b := 0
-		if dot4 := j.kq.dot4; dot4 != nil {
+		if dot8 != nil {
+			for ; b+8 <= j.batch; b += 8 {
+				a := j.lm[b*st : (b+8)*st]
+				for r := t0; r < t1; r++ {
+					dot8(cols, j.m.Data[r*rb:(r+1)*rb], a, st, &r8)
+					for i, v := range r8 {
+						j.out[(b+i)*rows+r] = v
+					}
+				}
+			}
+		}
+		if dot4 != nil {
 			for ; b+4 <= j.batch; b += 4 {
-				dot4(cols, w, j.lm[b*st:(b+4)*st], st, &r4)
-				j.out[b*rows+r] = r4[0]
-				j.out[(b+1)*rows+r] = r4[1]
-				j.out[(b+2)*rows+r] = r4[2]
-				j.out[(b+3)*rows+r] = r4[3]
+				a := j.lm[b*st : (b+4)*st]
+				for r := t0; r < t1; r++ {
+					dot4(cols, j.m.Data[r*rb:(r+1)*rb], a, st, &r4)
+					j.out[b*rows+r] = r4[0]
+					j.out[(b+1)*rows+r] = r4[1]
+					j.out[(b+2)*rows+r] = r4[2]
+					j.out[(b+3)*rows+r] = r4[3]
+				}
 			}
 		}
 		for ; b < j.batch; b++ {
-			j.out[b*rows+r] = j.kq.dot(cols, w, j.lm[b*st:(b+1)*st])
+			a := j.lm[b*st : (b+1)*st]
+			for r := t0; r < t1; r++ {
+				j.out[b*rows+r] = dot(cols, j.m.Data[r*rb:(r+1)*rb], a)
+			}
 		}
 	}
 }

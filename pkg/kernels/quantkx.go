@@ -39,6 +39,8 @@ type kquantKernels struct {
 	// dot4 does the same for four activation rows, astride bytes apart,
 	// against one weight row (decoded once): out[i] gets row i's dot.
 	dot4 func(n int, w []byte, a []byte, astride int, out *[4]float32)
+	// dot8 does the same for eight activation rows (nil: none).
+	dot8 func(n int, w []byte, a []byte, astride int, out *[8]float32)
 }
 
 // kquantMatmul holds, per weight type, the active path's kernels over the

@@ -56,8 +56,8 @@ func TestLaneMajorQ8K(t *testing.T) {
 
 // TestKQuantLaneMajorKernels holds every lane-major kernel of every SIMD
 // path to the generic dot product on the Q8_K row, bit for bit: one row,
-// and four rows (astride apart, with gaps) against one weight row, over
-// odd block counts.
+// and four and eight rows (astride apart, with gaps) against one weight
+// row, over odd block counts.
 func TestKQuantLaneMajorKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, p := range simdPaths(t) {
@@ -104,6 +104,25 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 					for k := range got {
 						if !sameFloat(got[k], want[k]) {
 							t.Errorf("%s %s four-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+						}
+					}
+				}
+				if kq.dot8 == nil {
+					continue
+				}
+				for i, rw := range rows {
+					acts := alignedBytes(7*astride + nb*lmBlockBytes)
+					var want [8]float32
+					for k := 0; k < 8; k++ {
+						src := rows[(i+3*k)%len(rows)].ab
+						laneMajorQ8K(acts[k*astride:], src)
+						want[k] = genericKernels[w].dot(n, rw.wb, src)
+					}
+					var got [8]float32
+					kq.dot8(n, rw.wb, acts, astride, &got)
+					for k := range got {
+						if !sameFloat(got[k], want[k]) {
+							t.Errorf("%s %s eight-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
 						}
 					}
 				}

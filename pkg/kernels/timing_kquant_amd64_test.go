@@ -109,6 +109,24 @@ func TestKQuantTiming(t *testing.T) {
 				sort.Float64s(ts)
 				fmt.Printf("%s %-4s x4    n=%d rounds=%d  min %7.1f ns  p25 %7.1f  med %7.1f ns/row  (%.1f ns/superblock/row)\n",
 					w, where, n, len(ts), ts[0], ts[len(ts)/4], ts[len(ts)/2], ts[0]/float64(n/256))
+				if dot8 := kquantMatmul[w].dot8; dot8 != nil {
+					acts := alignedBytes(8 * astride)
+					for k := 0; k < 8; k++ {
+						copy(acts[k*astride:], lm)
+					}
+					var out [8]float32
+					ts = ts[:0]
+					for round := 0; round < 2000; round++ {
+						t0 := threadNanos()
+						for c := 0; c < calls/8; c++ {
+							dot8(n, datas[0][:rb], acts, astride, &out)
+						}
+						ts = append(ts, float64(threadNanos()-t0)/calls)
+					}
+					sort.Float64s(ts)
+					fmt.Printf("%s %-4s x8    n=%d rounds=%d  min %7.1f ns  p25 %7.1f  med %7.1f ns/row  (%.1f ns/superblock/row)\n",
+						w, where, n, len(ts), ts[0], ts[len(ts)/4], ts[len(ts)/2], ts[0]/float64(n/256))
+				}
 			}
 		}
 	}
