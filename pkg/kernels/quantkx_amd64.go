@@ -8,7 +8,7 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // kquantMatmul.
 func installKQuantAVX2() {
 	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2}
-	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2}
 }
 
 // Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
@@ -28,3 +28,6 @@ func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
 func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+
+//go:noescape
+func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
