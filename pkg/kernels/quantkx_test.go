@@ -130,3 +130,56 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulLaneMajor runs MatMul on Q4_K and Q6_K matrices through the
+// lane-major route on every path, for batches that use the eight-row,
+// four-row and one-row kernels and their mixes, row counts that cut the
+// row tiles and the workers' chunks unevenly, and 1 to 3 threads, and
+// compares every output with the generic dot product on the Q8_K row.
+func TestMatMulLaneMajor(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	for _, typ := range []tensor.Type{tensor.Q4_K, tensor.Q6_K} {
+		for _, shape := range [][2]int{{37, 512}, {70, 768}, {5, 256}} {
+			rows, cols := shape[0], shape[1]
+			m := randMatrix(t, r, typ, rows, cols)
+			const maxBatch = 21
+			x := make([]float32, 0, maxBatch*cols)
+			for b := 0; b < maxBatch; b++ {
+				x = append(x, randRow(r, cols, b)...)
+			}
+			want := make([]float32, maxBatch*rows)
+			act := make([]byte, typeBytes(t, tensor.Q8_K, cols))
+			for b := 0; b < maxBatch; b++ {
+				if err := QuantizeActivations(tensor.Q8_K, act, x[b*cols:(b+1)*cols]); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < rows; i++ {
+					want[b*rows+i] = genericKernels[typ].dot(cols, m.Row(i), act)
+				}
+			}
+			for _, path := range testedPaths() {
+				onPath(path, func() {
+					for _, p := range pools {
+						for _, batch := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 21} {
+							out := make([]float32, batch*rows)
+							if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+								t.Fatal(err)
+							}
+							for i, v := range out {
+								if !sameFloat(v, want[i]) {
+									t.Fatalf("%s %s %dx%d threads %d batch %d: out[%d] = %g, generic %g", path, typ, rows, cols, p.Threads(), batch, i, v, want[i])
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
