@@ -1592,3 +1592,180 @@ q6x8done:
 	VMOVSS  X9, 28(AX)
 	VZEROUPPER
 	RET
+
+// Constants of quantizeQ8KLMAVX2: |x| mask, 1.5*2^23 (nearestInt), its
+// mantissa mask and offset, 127, a byte mask, bytes 0x80.
+DATA lmAbs<>+0(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+8(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+16(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL lmAbs<>(SB), RODATA|NOPTR, $32
+
+DATA lmMagic<>+0(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+8(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+16(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+24(SB)/8, $0x4b4000004b400000
+GLOBL lmMagic<>(SB), RODATA|NOPTR, $32
+
+DATA lmMant<>+0(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+8(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+16(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+24(SB)/8, $0x007fffff007fffff
+GLOBL lmMant<>(SB), RODATA|NOPTR, $32
+
+DATA lmOff<>+0(SB)/8, $0x0040000000400000
+DATA lmOff<>+8(SB)/8, $0x0040000000400000
+DATA lmOff<>+16(SB)/8, $0x0040000000400000
+DATA lmOff<>+24(SB)/8, $0x0040000000400000
+GLOBL lmOff<>(SB), RODATA|NOPTR, $32
+
+DATA lm127<>+0(SB)/8, $0x0000007f0000007f
+DATA lm127<>+8(SB)/8, $0x0000007f0000007f
+DATA lm127<>+16(SB)/8, $0x0000007f0000007f
+DATA lm127<>+24(SB)/8, $0x0000007f0000007f
+GLOBL lm127<>(SB), RODATA|NOPTR, $32
+
+DATA lmByte<>+0(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+8(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+16(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+24(SB)/8, $0x000000ff000000ff
+GLOBL lmByte<>(SB), RODATA|NOPTR, $32
+
+DATA lm80<>+0(SB)/8, $0x8080808080808080
+DATA lm80<>+8(SB)/8, $0x8080808080808080
+DATA lm80<>+16(SB)/8, $0x8080808080808080
+DATA lm80<>+24(SB)/8, $0x8080808080808080
+GLOBL lm80<>(SB), RODATA|NOPTR, $32
+
+DATA lmM127<>+0(SB)/4, $0xc2fe0000 // -127
+GLOBL lmM127<>(SB), RODATA|NOPTR, $4
+
+DATA lmOne<>+0(SB)/4, $0x3f800000 // 1
+GLOBL lmOne<>(SB), RODATA|NOPTR, $4
+
+// func quantizeQ8KLMAVX2(dst []byte, src []float32)
+//
+// quantizeQ8_K followed by laneMajorQ8K, per 256-value block: amax (NaNs
+// skipped, as absMax's compare does), the first value whose |x| is amax,
+// iscale = -127/max, q = low byte of min(127, nearestInt(iscale*x)) (the
+// same float32 product and 1.5*2^23 addition, the same bit arithmetic),
+// d = 1/iscale; the values lane-major (the packs' dword order is the
+// lmPerm order, so only the transposing vpshufb remains) and the group
+// sums by vpsadbw. An all-zero block is all zero.
+TEXT ·quantizeQ8KLMAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $8, CX
+	VMOVDQU lmAbs<>(SB), Y15
+	VMOVDQU lmMagic<>(SB), Y14
+	VMOVDQU lmMant<>(SB), Y13
+	VMOVDQU lmOff<>(SB), Y12
+	VMOVDQU lm127<>(SB), Y11
+	VMOVDQU lmByte<>(SB), Y10
+	VMOVDQU lmTrans<>(SB), Y9
+	VMOVDQU lm80<>(SB), Y7
+	TESTQ   CX, CX
+	JZ      qlmdone
+
+qlmblock:
+	// amax over the block; VMAXPS returns its second source when the
+	// first (the new |x|) is NaN, so NaNs are skipped.
+	VXORPS  Y0, Y0, Y0
+	MOVQ    $0, AX
+qlmamax:
+	VANDPS  (SI)(AX*1), Y15, Y1
+	VMAXPS  Y0, Y1, Y0
+	ADDQ    $32, AX
+	CMPQ    AX, $1024
+	JLT     qlmamax
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X0, X1, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS  X0, X1, X0
+	VMOVSHDUP X0, X1
+	VMAXSS  X0, X1, X0         // amax
+	VXORPS  X1, X1, X1
+	VUCOMISS X1, X0
+	JNE     qlmnonzero
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0, AX
+qlmzero:
+	VMOVDQU Y1, (DI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, $288
+	JLT     qlmzero
+	JMP     qlmnext
+
+qlmnonzero:
+	// max: the first x with |x| == amax.
+	VBROADCASTSS X0, Y0
+	MOVQ    $0, BX
+qlmfind:
+	VANDPS  (SI)(BX*1), Y15, Y1
+	VCMPPS  $0, Y0, Y1, Y1     // EQ_OQ
+	VMOVMSKPS Y1, AX
+	TESTL   AX, AX
+	JNZ     qlmfound
+	ADDQ    $32, BX
+	JMP     qlmfind
+qlmfound:
+	BSFL    AX, AX
+	LEAQ    (BX)(AX*4), BX
+	VMOVSS  (SI)(BX*1), X1     // max
+	VMOVSS  lmM127<>(SB), X2
+	VDIVSS  X1, X2, X2         // iscale = -127/max
+	VMOVSS  lmOne<>(SB), X3
+	VDIVSS  X2, X3, X3         // d = 1/iscale
+	VMOVSS  X3, (DI)
+	MOVL    $0, 20(DI)
+	MOVQ    $0, 24(DI)
+	VBROADCASTSS X2, Y8
+
+#define QLMQ(off, r) \
+	VMULPS  off(SI), Y8, r; \
+	VADDPS  Y14, r, r; \
+	VPAND   Y13, r, r; \
+	VPSUBD  Y12, r, r; \
+	VPMINSD Y11, r, r; \
+	VPAND   Y10, r, r
+
+#define QLMGROUP(k) \
+	QLMQ(128*k, Y0); \
+	QLMQ(128*k+32, Y1); \
+	QLMQ(128*k+64, Y2); \
+	QLMQ(128*k+96, Y3); \
+	VPACKUSDW Y1, Y0, Y0; \
+	VPACKUSDW Y3, Y2, Y2; \
+	VPACKUSWB Y2, Y0, Y0; \
+	VPSHUFB   Y9, Y0, Y0; \
+	VMOVDQU   Y0, (32+32*k)(DI); \
+	VPXOR     Y7, Y0, Y0; \
+	VPXOR     Y1, Y1, Y1; \
+	VPSADBW   Y1, Y0, Y0; \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPADDQ    X1, X0, X0; \
+	VPSHUFD   $0x4e, X0, X1; \
+	VPADDQ    X1, X0, X0; \
+	VMOVD     X0, AX; \
+	SUBL      $4096, AX; \
+	MOVW      AX, (4+2*k)(DI)
+
+	QLMGROUP(0)
+	QLMGROUP(1)
+	QLMGROUP(2)
+	QLMGROUP(3)
+	QLMGROUP(4)
+	QLMGROUP(5)
+	QLMGROUP(6)
+	QLMGROUP(7)
+
+qlmnext:
+	ADDQ $1024, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  qlmblock
+
+qlmdone:
+	VZEROUPPER
+	RET

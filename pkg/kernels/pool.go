@@ -269,10 +269,11 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 	j := &p.mm
 	cols := j.m.Cols
 	for b := lo; b < hi; b++ {
-		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
 		if j.kq != nil {
-			laneMajorQ8K(j.lm[b*j.lmStride:], j.xa[b*j.ab:(b+1)*j.ab])
+			p.quantizeLaneMajor(b)
+			continue
 		}
+		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
 	}
 }
 

@@ -22,6 +22,21 @@ func (p *Pool) setupLaneMajor(m Matrix, batch int) {
 	p.mm.kq, p.mm.lm, p.mm.lmStride = kq, p.lmBuf[:batch*stride], stride
 }
 
+// quantizeLaneMajor converts activation row b of MatMul's job to its
+// lane-major row.
+func (p *Pool) quantizeLaneMajor(b int) {
+	j := &p.mm
+	cols := j.m.Cols
+	x, lm := j.x[b*cols:(b+1)*cols], j.lm[b*j.lmStride:]
+	if q := j.kq.quantize; q != nil {
+		q(lm, x)
+		return
+	}
+	xa := j.xa[b*j.ab : (b+1)*j.ab]
+	j.quantize(xa, x)
+	laneMajorQ8K(lm, xa)
+}
+
 // lmRowTile is how many weight rows matmulRowsLaneMajor takes against
 // each group of four activation rows before moving to the next group: the
 // tile's weights stay in L2 (tens of KiB), the group's activations in L1.

@@ -41,6 +41,9 @@ type kquantKernels struct {
 	dot4 func(n int, w []byte, a []byte, astride int, out *[4]float32)
 	// dot8 does the same for eight activation rows (nil: none).
 	dot8 func(n int, w []byte, a []byte, astride int, out *[8]float32)
+	// quantize, if not nil, writes the lane-major row of src directly:
+	// the bytes of quantizeQ8_K followed by laneMajorQ8K.
+	quantize func(dst []byte, src []float32)
 }
 
 // kquantMatmul holds, per weight type, the active path's kernels over the

@@ -7,8 +7,8 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
 // kquantMatmul.
 func installKQuantAVX2() {
-	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2}
-	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2}
+	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
 }
 
 // Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
@@ -31,3 +31,9 @@ func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
 
 //go:noescape
 func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+
+// quantizeQ8KLMAVX2 is quantizeQ8_K then laneMajorQ8K in one pass: dst
+// gets len(src)/256 lane-major blocks.
+//
+//go:noescape
+func quantizeQ8KLMAVX2(dst []byte, src []float32)

@@ -183,3 +183,72 @@ func TestMatMulLaneMajor(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeLaneMajor compares every path's direct lane-major quantizer
+// with quantizeQ8_K followed by laneMajorQ8K, byte for byte: rows of every
+// data shape, and blocks of zeros, ties, NaNs, infinities, denormals, and
+// equal magnitudes of both signs (absMax keeps the first).
+func TestQuantizeLaneMajor(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	var rows [][]float32
+	for kind := 0; kind < 12; kind++ {
+		rows = append(rows, randRow(r, qkK*(1+kind%3), kind))
+	}
+	edge := func(f func(i int) float32) []float32 {
+		x := make([]float32, qkK)
+		for i := range x {
+			x[i] = f(i)
+		}
+		return x
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	rows = append(rows,
+		edge(func(int) float32 { return 0 }),
+		edge(func(i int) float32 { return float32(math.Copysign(0, -1)) }),
+		edge(func(i int) float32 { return float32(i%7) - 3 }),                // small integers
+		edge(func(i int) float32 { return float32(i-128) + 0.5 }),            // halves
+		edge(func(i int) float32 { return []float32{3, -3}[i%2] }),           // equal magnitudes, + first
+		edge(func(i int) float32 { return []float32{-3, 3}[i%2] }),           // - first
+		edge(func(i int) float32 { return []float32{1, nan, -2}[i%3] }),      // NaNs
+		edge(func(i int) float32 { return []float32{nan, 0}[i%2] }),          // NaNs and zeros
+		edge(func(i int) float32 { // the max early, NaNs at the end of every lane
+			switch {
+			case i == 3:
+				return -5
+			case i >= qkK-8:
+				return nan
+			}
+			return float32(i%5) - 2
+		}),
+		edge(func(i int) float32 { return []float32{1, inf, -inf, 2}[i%4] }), // infinities
+		edge(func(i int) float32 { return float32(i) * 1e-45 }),              // denormals
+		edge(func(i int) float32 { return float32(r.NormFloat64()) * 1e30 }),
+		edge(func(i int) float32 { return float32(r.NormFloat64()) * 1e-30 }),
+	)
+	for _, p := range simdPaths(t) {
+		var q func([]byte, []float32)
+		onPath(p, func() {
+			if kq := kquantMatmul[tensor.Q4_K]; kq != nil {
+				q = kq.quantize
+			}
+		})
+		if q == nil {
+			continue
+		}
+		for i, x := range rows {
+			nb := len(x) / qkK
+			ref := make([]byte, nb*q8_KBytes)
+			quantizeQ8_K(ref, x)
+			want := make([]byte, nb*lmBlockBytes)
+			laneMajorQ8K(want, ref)
+			got := make([]byte, nb*lmBlockBytes)
+			for j := range got {
+				got[j] = 0xa5 // every byte must be written
+			}
+			q(got, x)
+			if j := firstDiff(got, want); j < len(want) {
+				t.Errorf("%s row %d: byte %d (block %d offset %d) = %#02x, want %#02x", p, i, j, j/lmBlockBytes, j%lmBlockBytes, got[j], want[j])
+			}
+		}
+	}
+}
