@@ -205,12 +205,12 @@ func TestQuantizeLaneMajor(t *testing.T) {
 	rows = append(rows,
 		edge(func(int) float32 { return 0 }),
 		edge(func(i int) float32 { return float32(math.Copysign(0, -1)) }),
-		edge(func(i int) float32 { return float32(i%7) - 3 }),                // small integers
-		edge(func(i int) float32 { return float32(i-128) + 0.5 }),            // halves
-		edge(func(i int) float32 { return []float32{3, -3}[i%2] }),           // equal magnitudes, + first
-		edge(func(i int) float32 { return []float32{-3, 3}[i%2] }),           // - first
-		edge(func(i int) float32 { return []float32{1, nan, -2}[i%3] }),      // NaNs
-		edge(func(i int) float32 { return []float32{nan, 0}[i%2] }),          // NaNs and zeros
+		edge(func(i int) float32 { return float32(i%7) - 3 }),           // small integers
+		edge(func(i int) float32 { return float32(i-128) + 0.5 }),       // halves
+		edge(func(i int) float32 { return []float32{3, -3}[i%2] }),      // equal magnitudes, + first
+		edge(func(i int) float32 { return []float32{-3, 3}[i%2] }),      // - first
+		edge(func(i int) float32 { return []float32{1, nan, -2}[i%3] }), // NaNs
+		edge(func(i int) float32 { return []float32{nan, 0}[i%2] }),     // NaNs and zeros
 		edge(func(i int) float32 { // the max early, NaNs at the end of every lane
 			switch {
 			case i == 3:
