@@ -1726,3 +1726,171 @@ qlmnext:
 qlmdone:
 	VZEROUPPER
 	RET
+
+// func dotQ4_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotQ4_KLMAVX2 for len(out) weight rows wstride bytes apart against one
+// activation row, out[r] for row r: the same code per row, without a call
+// per row.
+TEXT ·dotQ4_KLMRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU lmPerm<>(SB), Y15
+	VMOVDQU lmTrans<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y11
+	TESTQ R11, R11
+	JZ    q4rall
+
+q4rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	VXORPS  X12, X12, X12      // sumf
+	TESTQ CX, CX
+	JZ    q4rend
+
+q4rloop:
+	Q4KSCALES
+	VMOVQ      AX, X2
+	VPUNPCKLBW X2, X2, X2
+	VPMOVZXBW  X2, Y2
+	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+
+	// Mins: sumi = sum_k groupsum[k] * min[k].
+	VMOVQ      R10, X3
+	VPMOVZXBW  X3, X3
+	VPMADDWD   4(DI), X3, X3
+	VPSHUFD    $0x4e, X3, X4
+	VPADDD     X4, X3, X3
+	VPSHUFD    $0xb1, X3, X4
+	VPADDD     X4, X3, X3
+	VCVTDQ2PS  X3, X3          // float32(sumi)
+
+	VMOVD        (SI), X0
+	VCVTPH2PS    X0, X0        // f16 d, dmin
+	VBROADCASTSS (DI), X1
+	VMULPS       X1, X0, X0    // d = f16(x.d) * y.d, dmin = f16(x.dmin) * y.d
+	VMOVSHDUP    X0, X1
+	VMULSS       X3, X1, X1
+	VSUBSS       X1, X12, X12  // sumf -= dmin * sumi
+	VBROADCASTSS X0, Y0
+
+
+
+	Q4LMCHUNK(0, Q4LMFIRST)
+	Q4LMCHUNK(1, Q4LMNEXT)
+	Q4LMCHUNK(2, Q4LMNEXT)
+	Q4LMCHUNK(3, Q4LMNEXT)
+
+	VPADDD    Y6, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	VMULPS    Y0, Y5, Y5
+	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
+
+	ADDQ $144, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q4rloop
+
+
+q4rend:
+	LMSUMLANES
+	VMOVSS X12, (R13)
+	ADDQ   $4, R13
+	ADDQ   wstride+32(FP), R12
+	DECQ   R11
+	JNZ    q4rrow
+
+q4rall:
+	VZEROUPPER
+	RET
+
+
+// func dotQ6_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotQ6_KLMAVX2 for len(out) weight rows wstride bytes apart against one
+// activation row, out[r] for row r: the same code per row, without a call
+// per row.
+TEXT ·dotQ6_KLMRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU lmPerm<>(SB), Y15
+	VMOVDQU lmTrans<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y12
+	VMOVDQU lm32<>(SB), Y0
+	VMOVDQU lm30<>(SB), Y1
+	TESTQ R11, R11
+	JZ    q6rall
+
+q6rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	TESTQ CX, CX
+	JZ    q6rend
+
+q6rloop:
+	VPMOVSXBW 192(SI), Y2
+	VMOVDQU   Y2, 32(SP)       // dword m: scales 2m, 2m+1 as int16
+
+// Q6LMLEVELS sets Y7-Y10 to the unsigned levels of elements 0-31, 32-63,
+// 64-95, 96-127 of half h, lane-major. Clobbers Y3, Y4, Y11.
+
+// Q6LMPROD adds the scaled (u-32)*q lane sums of levels v (activations at
+// aoff(DI), scale pair at soff(SP)) to acc. Clobbers Y2, Y3.
+
+// Q6LMPROD0 is Q6LMPROD into a cleared acc.
+
+	Q6LMLEVELS(0)
+	Q6LMPROD0(Y7, 32, 32, Y5)
+	Q6LMPROD0(Y8, 64, 36, Y6)
+	Q6LMPROD(Y9, 96, 40, Y5)
+	Q6LMPROD(Y10, 128, 44, Y6)
+	Q6LMLEVELS(1)
+	Q6LMPROD(Y7, 160, 48, Y5)
+	Q6LMPROD(Y8, 192, 52, Y6)
+	Q6LMPROD(Y9, 224, 56, Y5)
+	Q6LMPROD(Y10, 256, 60, Y6)
+
+	VPADDD       Y6, Y5, Y5
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X3
+	VCVTPH2PS    X3, X3
+	VMULSS       (DI), X3, X3  // d = f16(x.d) * y.d
+	VBROADCASTSS X3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y13, Y13  // sums[l] += d * aux32[l]
+
+	ADDQ $210, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q6rloop
+
+
+q6rend:
+	VXORPS  X9, X9, X9         // not X12: Y12 holds the nibble mask
+	VMOVUPS Y13, (SP)
+	VADDSS  0(SP), X9, X9
+	VADDSS  4(SP), X9, X9
+	VADDSS  8(SP), X9, X9
+	VADDSS  12(SP), X9, X9
+	VADDSS  16(SP), X9, X9
+	VADDSS  20(SP), X9, X9
+	VADDSS  24(SP), X9, X9
+	VADDSS  28(SP), X9, X9
+	VMOVSS  X9, (R13)
+	ADDQ    $4, R13
+	ADDQ    wstride+32(FP), R12
+	DECQ    R11
+	JNZ     q6rrow
+
+q6rall:
+	VZEROUPPER
+	RET

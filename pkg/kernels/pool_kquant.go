@@ -47,7 +47,7 @@ const lmRowTile = 32
 func (p *Pool) matmulRowsLaneMajor(lo, hi int) {
 	j := &p.mm
 	rows, cols, rb, st := j.m.Rows, j.m.Cols, j.rowBytes, j.lmStride
-	dot, dot4, dot8 := j.kq.dot, j.kq.dot4, j.kq.dot8
+	dot, rowsDot, dot4, dot8 := j.kq.dot, j.kq.rows, j.kq.dot4, j.kq.dot8
 	var r4 [4]float32
 	var r8 [8]float32
 	for t0 := lo; t0 < hi; t0 += lmRowTile {
@@ -78,6 +78,10 @@ func (p *Pool) matmulRowsLaneMajor(lo, hi int) {
 		}
 		for ; b < j.batch; b++ {
 			a := j.lm[b*st : (b+1)*st]
+			if rowsDot != nil {
+				rowsDot(cols, j.m.Data[t0*rb:t1*rb], rb, a, j.out[b*rows+t0:b*rows+t1])
+				continue
+			}
 			for r := t0; r < t1; r++ {
 				j.out[b*rows+r] = dot(cols, j.m.Data[r*rb:(r+1)*rb], a)
 			}

@@ -36,7 +36,10 @@ type kquantKernels struct {
 	// dot is the dot product of one weight row with one lane-major
 	// activation row: exactly the generic dot's bits on the Q8_K row.
 	dot func(n int, w, a []byte) float32
-	// dot4 does the same for four activation rows, astride bytes apart,
+	// rows, if not nil, is dot for len(out) weight rows wstride bytes
+	// apart: out[r] gets row r's dot.
+	rows func(n int, w []byte, wstride int, a []byte, out []float32)
+	// dot4 is dot for four activation rows, astride bytes apart,
 	// against one weight row (decoded once): out[i] gets row i's dot.
 	dot4 func(n int, w []byte, a []byte, astride int, out *[4]float32)
 	// dot8 does the same for eight activation rows (nil: none).

@@ -7,8 +7,8 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
 // kquantMatmul.
 func installKQuantAVX2() {
-	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
-	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, rows: dotQ6_KLMRowsAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
 }
 
 // Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
@@ -37,3 +37,9 @@ func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
 //
 //go:noescape
 func quantizeQ8KLMAVX2(dst []byte, src []float32)
+
+//go:noescape
+func dotQ4_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+
+//go:noescape
+func dotQ6_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)

@@ -56,7 +56,7 @@ func TestLaneMajorQ8K(t *testing.T) {
 
 // TestKQuantLaneMajorKernels holds every lane-major kernel of every SIMD
 // path to the generic dot product on the Q8_K row, bit for bit: one row,
-// and four and eight rows (astride apart, with gaps) against one weight
+// many weight rows, and four and eight rows (astride apart, with gaps) against one weight
 // row, over odd block counts.
 func TestKQuantLaneMajorKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
@@ -84,6 +84,26 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 					laneMajorQ8K(lm, rw.ab)
 					if got := kq.dot(n, rw.wb, lm); !sameFloat(got, rw.want) {
 						t.Errorf("%s %s nb=%d %s: %g (%#08x), generic %g (%#08x)", p, w, nb, rw.what, got, math.Float32bits(got), rw.want, math.Float32bits(rw.want))
+					}
+				}
+				if kq.rows != nil {
+					// All weight rows of the list, a gap between rows,
+					// against each activation row.
+					wstride := len(rows[0].wb) + 16
+					ws := make([]byte, len(rows)*wstride)
+					for i, rw := range rows {
+						copy(ws[i*wstride:], rw.wb)
+					}
+					for _, ar := range rows[:3] {
+						lm := alignedBytes(nb * lmBlockBytes)
+						laneMajorQ8K(lm, ar.ab)
+						got := make([]float32, len(rows))
+						kq.rows(n, ws, wstride, lm, got)
+						for i, rw := range rows {
+							if want := genericKernels[w].dot(n, rw.wb, ar.ab); !sameFloat(got[i], want) {
+								t.Errorf("%s %s rows nb=%d weights %s, activations %s: %g, generic %g", p, w, nb, rw.what, ar.what, got[i], want)
+							}
+						}
 					}
 				}
 				if kq.dot4 == nil {
