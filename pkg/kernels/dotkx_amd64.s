@@ -89,45 +89,8 @@ GLOBL lm32<>(SB), RODATA|NOPTR, $32
 	SHLQ $32, R8; \
 	ORQ  R8, R10
 
-// func dotQ4_KLMAVX2(n int, w, a []byte) float32
-TEXT ·dotQ4_KLMAVX2(SB), NOSPLIT, $64-60
-	MOVQ n+0(FP), CX
-	MOVQ w_base+8(FP), SI
-	MOVQ a_base+32(FP), DI
-	SHRQ $8, CX
-	VMOVDQU lmPerm<>(SB), Y15
-	VMOVDQU lmTrans<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y11
-	VXORPS  Y13, Y13, Y13      // sums[8]
-	VXORPS  X12, X12, X12      // sumf
-	TESTQ   CX, CX
-	JZ      q4lmdone
-
-q4lmloop:
-	Q4KSCALES
-	VMOVQ      AX, X2
-	VPUNPCKLBW X2, X2, X2
-	VPMOVZXBW  X2, Y2
-	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
-
-	// Mins: sumi = sum_k groupsum[k] * min[k].
-	VMOVQ      R10, X3
-	VPMOVZXBW  X3, X3
-	VPMADDWD   4(DI), X3, X3
-	VPSHUFD    $0x4e, X3, X4
-	VPADDD     X4, X3, X3
-	VPSHUFD    $0xb1, X3, X4
-	VPADDD     X4, X3, X3
-	VCVTDQ2PS  X3, X3          // float32(sumi)
-
-	VMOVD        (SI), X0
-	VCVTPH2PS    X0, X0        // f16 d, dmin
-	VBROADCASTSS (DI), X1
-	VMULPS       X1, X0, X0    // d = f16(x.d) * y.d, dmin = f16(x.dmin) * y.d
-	VMOVSHDUP    X0, X1
-	VMULSS       X3, X1, X1
-	VSUBSS       X1, X12, X12  // sumf -= dmin * sumi
-	VBROADCASTSS X0, Y0
+// Q4LMCHUNK and its ops: one 64-element chunk of the one-row Q4_K loop
+// (dotQ4_KLMRowsAVX2), two accumulators Y5 (low nibbles) and Y6 (high).
 
 #define Q4LMCHUNK(c, op) \
 	VMOVDQU      (16+32*c)(SI), Y7; \
@@ -145,29 +108,8 @@ q4lmloop:
 	op
 
 #define Q4LMFIRST VMOVDQA Y8, Y5; VMOVDQA Y7, Y6
+
 #define Q4LMNEXT VPADDD Y8, Y5, Y5; VPADDD Y7, Y6, Y6
-
-	Q4LMCHUNK(0, Q4LMFIRST)
-	Q4LMCHUNK(1, Q4LMNEXT)
-	Q4LMCHUNK(2, Q4LMNEXT)
-	Q4LMCHUNK(3, Q4LMNEXT)
-
-	VPADDD    Y6, Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS    Y0, Y5, Y5
-	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
-
-	ADDQ $144, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q4lmloop
-
-q4lmdone:
-	LMSUMLANES
-	VMOVSS X12, ret+56(FP)
-	VZEROUPPER
-	RET
-
 
 // func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 //
@@ -465,27 +407,8 @@ q4x8done:
 	VZEROUPPER
 	RET
 
-// func dotQ6_KLMAVX2(n int, w, a []byte) float32
-//
-// Levels are used unsigned (u in [0,63]) and the offset removed in int16:
-// u*q - 32*q per pair is (u-32)*q exactly.
-TEXT ·dotQ6_KLMAVX2(SB), NOSPLIT, $64-60
-	MOVQ n+0(FP), CX
-	MOVQ w_base+8(FP), SI
-	MOVQ a_base+32(FP), DI
-	SHRQ $8, CX
-	VMOVDQU lmPerm<>(SB), Y15
-	VMOVDQU lmTrans<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y12
-	VMOVDQU lm32<>(SB), Y0
-	VMOVDQU lm30<>(SB), Y1
-	VXORPS  Y13, Y13, Y13      // sums[8]
-	TESTQ   CX, CX
-	JZ      q6lmdone
-
-q6lmloop:
-	VPMOVSXBW 192(SI), Y2
-	VMOVDQU   Y2, 32(SP)       // dword m: scales 2m, 2m+1 as int16
+// The level and product steps of the one-row Q6_K loop
+// (dotQ6_KLMRowsAVX2).
 
 // Q6LMLEVELS sets Y7-Y10 to the unsigned levels of elements 0-31, 32-63,
 // 64-95, 96-127 of half h, lane-major. Clobbers Y3, Y4, Y11.
@@ -536,39 +459,6 @@ q6lmloop:
 	VPSUBW       Y2, v, v; \
 	VPBROADCASTD soff(SP), Y3; \
 	VPMADDWD     Y3, v, acc
-
-	Q6LMLEVELS(0)
-	Q6LMPROD0(Y7, 32, 32, Y5)
-	Q6LMPROD0(Y8, 64, 36, Y6)
-	Q6LMPROD(Y9, 96, 40, Y5)
-	Q6LMPROD(Y10, 128, 44, Y6)
-	Q6LMLEVELS(1)
-	Q6LMPROD(Y7, 160, 48, Y5)
-	Q6LMPROD(Y8, 192, 52, Y6)
-	Q6LMPROD(Y9, 224, 56, Y5)
-	Q6LMPROD(Y10, 256, 60, Y6)
-
-	VPADDD       Y6, Y5, Y5
-	MOVWLZX      208(SI), AX
-	VMOVD        AX, X3
-	VCVTPH2PS    X3, X3
-	VMULSS       (DI), X3, X3  // d = f16(x.d) * y.d
-	VBROADCASTSS X3, Y3
-	VCVTDQ2PS    Y5, Y5
-	VMULPS       Y3, Y5, Y5
-	VADDPS       Y5, Y13, Y13  // sums[l] += d * aux32[l]
-
-	ADDQ $210, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q6lmloop
-
-q6lmdone:
-	VXORPS X12, X12, X12
-	LMSUMLANES
-	VMOVSS X12, ret+56(FP)
-	VZEROUPPER
-	RET
 
 // func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 //
@@ -1133,8 +1023,6 @@ q4rloop:
 	VSUBSS       X1, X12, X12  // sumf -= dmin * sumi
 	VBROADCASTSS X0, Y0
 
-
-
 	Q4LMCHUNK(0, Q4LMFIRST)
 	Q4LMCHUNK(1, Q4LMNEXT)
 	Q4LMCHUNK(2, Q4LMNEXT)
@@ -1150,7 +1038,6 @@ q4rloop:
 	DECQ CX
 	JNZ  q4rloop
 
-
 q4rend:
 	LMSUMLANES
 	VMOVSS X12, (R13)
@@ -1162,7 +1049,6 @@ q4rend:
 q4rall:
 	VZEROUPPER
 	RET
-
 
 // func dotQ6_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 //
@@ -1227,7 +1113,6 @@ q6rloop:
 	ADDQ $288, DI
 	DECQ CX
 	JNZ  q6rloop
-
 
 q6rend:
 	VXORPS  X9, X9, X9         // not X12: Y12 holds the nibble mask

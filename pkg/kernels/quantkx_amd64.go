@@ -14,11 +14,19 @@ func installKQuantAVX2() {
 // Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
 // the lane-major layout (laneMajorQ8K).
 
-//go:noescape
-func dotQ4_KLMAVX2(n int, w, a []byte) float32
+// dotQ4_KLMAVX2 and dotQ6_KLMAVX2 are the one-row kernels: the many-row
+// ones for one weight row.
+func dotQ4_KLMAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ4_KLMRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
 
-//go:noescape
-func dotQ6_KLMAVX2(n int, w, a []byte) float32
+func dotQ6_KLMAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ6_KLMRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
 
 //go:noescape
 func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
