@@ -27,8 +27,11 @@ func kquantBenchRows(b testing.TB, w tensor.Type, rows int) ([]byte, int, []byte
 	return data[:rows*rb], rb, ab
 }
 
-// BenchmarkKQuantDot times the AVX2 k-quant dot kernels on 2048-element
-// rows: "L1" repeats one row, "DRAM" walks a 256 MiB matrix row by row.
+// BenchmarkKQuantDot times the AVX2 k-quant dot kernels (the ordinary
+// ones and the lane-major ones) on KQ_N-element rows (default 2048): "L1"
+// repeats one row; with KQ_DRAM set, "DRAM" walks a 256 MiB matrix row by
+// row. TestKQuantTiming (KQ_TIMING=1) times the same on the thread's CPU
+// clock, steadier on a shared machine.
 var kquantBenchN = func() int {
 	if s := os.Getenv("KQ_N"); s != "" {
 		n, _ := strconv.Atoi(s)
@@ -45,6 +48,9 @@ func BenchmarkKQuantDot(b *testing.B) {
 	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q6_K} {
 		for _, kc := range kquantBenchKernels(w) {
 			for _, where := range []string{"L1", "DRAM"} {
+				if where == "DRAM" && os.Getenv("KQ_DRAM") == "" {
+					continue
+				}
 				rows := 1
 				if where == "DRAM" {
 					rb, _ := w.RowBytes(n)
