@@ -241,15 +241,17 @@ q4x4done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+// func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 //
 // dotQ4_KLMx4AVX2 for eight activation rows: each weight chunk decoded
 // once for eight rows (Y8/Y9 the low/high levels, Y10/Y11 their scales),
 // rows 0-7 at (DI), (DI)(R12*1), (DI)(R12*2), (R13), (DI)(R12*4),
 // (R13)(R12*2), (R11), (R11)(R12*1). The mins terms, block scales and sumf
 // of the eight rows go through one ymm (lane t: row t); the float lane
-// sums live in the frame (96+32t).
-TEXT ·dotQ4_KLMx8AVX2(SB), NOSPLIT, $352-72
+// sums live in the frame (96+32t). g holds the eight rows' y.d and group
+// sums side by side (lmGroupBlockBytes a block, see lmGroupFill), so the
+// mins terms take four vpmaddwd for all eight rows.
+TEXT ·dotQ4_KLMx8AVX2(SB), NOSPLIT, $384-96
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
@@ -258,6 +260,8 @@ TEXT ·dotQ4_KLMx8AVX2(SB), NOSPLIT, $352-72
 	ADDQ R12, R13              // row 3
 	LEAQ (R13)(R12*2), R11
 	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), AX
+	MOVQ AX, 368(SP)           // g of the current block
 	SHRQ $8, CX
 	VMOVDQU lmPerm<>(SB), Y14
 	VMOVDQU lmNibble<>(SB), Y15
@@ -314,35 +318,27 @@ q4x8loop:
 	Q4X8CHUNK(2, Q4X8NEXT)
 	Q4X8CHUNK(3, Q4X8NEXT)
 
-	// Mins: sumi of rows 0-7 in Y9.
+	// Mins: sumi of rows 0-7 in Y9, from g's group-sum pairs.
+	MOVQ       368(SP), AX
 	VMOVQ      R10, X8
-	VPMOVZXBW  X8, X8
-	VPMADDWD   4(DI), X8, X9
-	VPMADDWD   4(DI)(R12*1), X8, X10
-	VPHADDD    X10, X9, X9
-	VPMADDWD   4(DI)(R12*2), X8, X10
-	VPMADDWD   4(R13), X8, X11
-	VPHADDD    X11, X10, X10
-	VPHADDD    X10, X9, X9
-	VPMADDWD   4(DI)(R12*4), X8, X10
-	VPMADDWD   4(R13)(R12*2), X8, X11
-	VPHADDD    X11, X10, X10
-	VPMADDWD   4(R11), X8, X11
-	VPMADDWD   4(R11)(R12*1), X8, X12
-	VPHADDD    X12, X11, X11
-	VPHADDD    X11, X10, X10
-	VINSERTI128 $1, X10, Y9, Y9
+	VPMOVZXBW  X8, X8          // dword j: mins 2j, 2j+1
+	VMOVDQU    X8, 352(SP)
+	VPBROADCASTD 352(SP), Y9
+	VPMADDWD   32(AX), Y9, Y9
+	VPBROADCASTD 356(SP), Y10
+	VPMADDWD   64(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
+	VPBROADCASTD 360(SP), Y10
+	VPMADDWD   96(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
+	VPBROADCASTD 364(SP), Y10
+	VPMADDWD   128(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
 	VCVTDQ2PS  Y9, Y9          // float32(sumi) of rows 0-7
 
-	VMOVSS     (DI), X10
-	VINSERTPS  $0x10, (DI)(R12*1), X10, X10
-	VINSERTPS  $0x20, (DI)(R12*2), X10, X10
-	VINSERTPS  $0x30, (R13), X10, X10
-	VMOVSS     (DI)(R12*4), X11
-	VINSERTPS  $0x10, (R13)(R12*2), X11, X11
-	VINSERTPS  $0x20, (R11), X11, X11
-	VINSERTPS  $0x30, (R11)(R12*1), X11, X11
-	VINSERTF128 $1, X11, Y10, Y10 // y.d of rows 0-7
+	VMOVUPS    (AX), Y10       // y.d of rows 0-7
+	ADDQ       $160, AX
+	MOVQ       AX, 368(SP)
 	VMOVD        (SI), X11
 	VCVTPH2PS    X11, X11      // f16 d, dmin
 	VMOVSHDUP    X11, X12
@@ -380,7 +376,7 @@ q4x8loop:
 	JNZ  q4x8loop
 
 q4x8done:
-	MOVQ out+64(FP), AX
+	MOVQ out+88(FP), AX
 
 // LMOUT8 adds row t's lane sums (at sums) to its sumf (at 4t(SP)) in lane
 // order and stores the result to out[t].
@@ -603,7 +599,7 @@ q6x4done:
 	VZEROUPPER
 	RET
 
-// func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+// func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 //
 // dotQ6_KLMx4AVX2 for eight activation rows (at the addresses of
 // dotQ4_KLMx8AVX2): each level register decoded once for eight rows, one
@@ -611,8 +607,9 @@ q6x4done:
 // levels are taken signed here, (u-32) in Y15 and |u-32| in Y12:
 // vpmaddubsw(|u-32|, vpsignb(q, u-32)) is (u-32)*q exactly (q is never
 // -128 in a Q8_K row), one multiply per row instead of two. The float lane
-// sums live in the frame (64+32t).
-TEXT ·dotQ6_KLMx8AVX2(SB), NOSPLIT, $320-72
+// sums live in the frame (64+32t). The rows' y.d come from g (as in
+// dotQ4_KLMx8AVX2).
+TEXT ·dotQ6_KLMx8AVX2(SB), NOSPLIT, $320-96
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
@@ -621,6 +618,7 @@ TEXT ·dotQ6_KLMx8AVX2(SB), NOSPLIT, $320-72
 	ADDQ R12, R13              // row 3
 	LEAQ (R13)(R12*2), R11
 	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), BX
 	SHRQ $8, CX
 	VMOVDQU lmPerm<>(SB), Y14
 	VXORPS  Y0, Y0, Y0
@@ -730,15 +728,8 @@ q6x8loop:
 	Q6X8V3
 	Q6X8REG(256, 60, Q6X8NEXT)
 
-	VMOVSS     (DI), X10
-	VINSERTPS  $0x10, (DI)(R12*1), X10, X10
-	VINSERTPS  $0x20, (DI)(R12*2), X10, X10
-	VINSERTPS  $0x30, (R13), X10, X10
-	VMOVSS     (DI)(R12*4), X11
-	VINSERTPS  $0x10, (R13)(R12*2), X11, X11
-	VINSERTPS  $0x20, (R11), X11, X11
-	VINSERTPS  $0x30, (R11)(R12*1), X11, X11
-	VINSERTF128 $1, X11, Y10, Y10 // y.d of rows 0-7
+	VMOVUPS    (BX), Y10       // y.d of rows 0-7
+	ADDQ       $160, BX
 	MOVWLZX      208(SI), AX
 	VMOVD        AX, X11
 	VCVTPH2PS    X11, X11
@@ -770,7 +761,7 @@ q6x8loop:
 	JNZ  q6x8loop
 
 q6x8done:
-	MOVQ out+64(FP), AX
+	MOVQ out+88(FP), AX
 
 #define Q6X8OUT(t) \
 	VXORPS X9, X9, X9; \

@@ -42,12 +42,13 @@ type Pool struct {
 	panicValue any
 
 	// MatMul's state, kept here so a call allocates nothing.
-	scratch []byte // converted activations
-	lmBuf   []byte // lane-major activations for the k-quant kernels (pool_kquant.go)
-	mm      matmulJob
-	mmQuant func(lo, hi int)
-	mmRows  func(lo, hi int)
-	mmQuads func(lo, hi int)
+	scratch  []byte // converted activations
+	lmBuf    []byte // lane-major activations for the k-quant kernels (pool_kquant.go)
+	lmGroups []byte // their eight-row groups' side data
+	mm       matmulJob
+	mmQuant  func(lo, hi int)
+	mmRows   func(lo, hi int)
+	mmQuads  func(lo, hi int)
 }
 
 type poolJob struct {
@@ -252,17 +253,19 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 
 // matmulJob is one MatMul call's operands, read by its chunks.
 type matmulJob struct {
-	m         Matrix
-	k         *typeKernel
-	dot4      func(n int, w []byte, stride int, a []byte, out *[4]float32)
-	quantize  func(dst []byte, src []float32)
-	out, x    []float32
-	xa        []byte
-	batch, ab int
-	rowBytes  int
-	kq        *kquantKernels // lane-major kernels for m.Type, or nil
-	lm        []byte         // lane-major activation rows, lmStride bytes apart
-	lmStride  int
+	m            Matrix
+	k            *typeKernel
+	dot4         func(n int, w []byte, stride int, a []byte, out *[4]float32)
+	quantize     func(dst []byte, src []float32)
+	out, x       []float32
+	xa           []byte
+	batch, ab    int
+	rowBytes     int
+	kq           *kquantKernels // lane-major kernels for m.Type, or nil
+	lm           []byte         // lane-major activation rows, lmStride bytes apart
+	lmStride     int
+	lmGroups     []byte // side data of the eight-row groups, lmGroupBytes apart
+	lmGroupBytes int
 }
 
 func (p *Pool) matmulQuantize(lo, hi int) {

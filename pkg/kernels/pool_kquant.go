@@ -23,6 +23,13 @@ func (p *Pool) setupLaneMajor(m Matrix, batch int) {
 		p.lmBuf = alignedBytes(need)
 	}
 	p.mm.kq, p.mm.lm, p.mm.lmStride = kq, p.lmBuf[:batch*stride], stride
+	if groups := batch / 8; kq.dot8 != nil && groups > 0 {
+		gb := m.Cols / qkK * lmGroupBlockBytes
+		if len(p.lmGroups) < groups*gb {
+			p.lmGroups = make([]byte, groups*gb)
+		}
+		p.mm.lmGroups, p.mm.lmGroupBytes = p.lmGroups[:groups*gb], gb
+	}
 }
 
 // quantizeLaneMajor converts activation row b of MatMul's job to its
@@ -33,11 +40,14 @@ func (p *Pool) quantizeLaneMajor(b int) {
 	x, lm := j.x[b*cols:(b+1)*cols], j.lm[b*j.lmStride:]
 	if q := j.kq.quantize; q != nil {
 		q(lm, x)
-		return
+	} else {
+		xa := j.xa[b*j.ab : (b+1)*j.ab]
+		j.quantize(xa, x)
+		laneMajorQ8K(lm, xa)
 	}
-	xa := j.xa[b*j.ab : (b+1)*j.ab]
-	j.quantize(xa, x)
-	laneMajorQ8K(lm, xa)
+	if gb := j.lmGroupBytes; gb > 0 && (b/8+1)*gb <= len(j.lmGroups) {
+		lmGroupFill(j.lmGroups[b/8*gb:], lm, cols/qkK, b%8)
+	}
 }
 
 // lmRowTile is how many weight rows matmulRowsLaneMajor takes against
@@ -62,7 +72,7 @@ func (p *Pool) matmulRowsLaneMajor(lo, hi int) {
 			for ; b+8 <= j.batch; b += 8 {
 				a := j.lm[b*st : (b+8)*st]
 				for r := t0; r < t1; r++ {
-					dot8(cols, j.m.Data[r*rb:(r+1)*rb], a, st, &r8)
+					dot8(cols, j.m.Data[r*rb:(r+1)*rb], a, st, j.lmGroups[b/8*j.lmGroupBytes:], &r8)
 					for i, v := range r8 {
 						j.out[(b+i)*rows+r] = v
 					}

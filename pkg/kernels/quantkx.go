@@ -42,8 +42,9 @@ type kquantKernels struct {
 	// dot4 is dot for four activation rows, astride bytes apart,
 	// against one weight row (decoded once): out[i] gets row i's dot.
 	dot4 func(n int, w []byte, a []byte, astride int, out *[4]float32)
-	// dot8 does the same for eight activation rows (nil: none).
-	dot8 func(n int, w []byte, a []byte, astride int, out *[8]float32)
+	// dot8 does the same for eight activation rows (nil: none), with g
+	// the eight rows' lmGroupFill data.
+	dot8 func(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 	// quantize, if not nil, writes the lane-major row of src directly:
 	// the bytes of quantizeQ8_K followed by laneMajorQ8K.
 	quantize func(dst []byte, src []float32)
@@ -110,4 +111,21 @@ func alignedBytes(n int) []byte {
 	b := make([]byte, n+63)
 	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(b))) & 63)
 	return b[off : off+n : off+n]
+}
+
+// lmGroupBlockBytes is the size of one block of an eight-row group's
+// side data: the rows' f32 d (row t at 4t), then four 32-byte registers,
+// register j holding row t's group sums 2j and 2j+1 (int16) at 4t.
+const lmGroupBlockBytes = 160
+
+// lmGroupFill copies row t (0..7) of an eight-row group's side data from
+// its lane-major row lm (nb blocks) into g.
+func lmGroupFill(g, lm []byte, nb, t int) {
+	for i := 0; i < nb; i++ {
+		x, y := lm[i*lmBlockBytes:], g[i*lmGroupBlockBytes:]
+		copy(y[4*t:4*t+4], x[:4])
+		for j := 0; j < 4; j++ {
+			copy(y[32+32*j+4*t:32+32*j+4*t+4], x[4+4*j:8+4*j])
+		}
+	}
 }

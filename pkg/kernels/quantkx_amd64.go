@@ -35,10 +35,10 @@ func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
-func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 
 //go:noescape
-func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, out *[8]float32)
+func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 
 // quantizeQ8KLMAVX2 is quantizeQ8_K then laneMajorQ8K in one pass: dst
 // gets len(src)/256 lane-major blocks.

@@ -138,8 +138,12 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 						laneMajorQ8K(acts[k*astride:], src)
 						want[k] = genericKernels[w].dot(n, rw.wb, src)
 					}
+					g := make([]byte, nb*lmGroupBlockBytes)
+					for k := 0; k < 8; k++ {
+						lmGroupFill(g, acts[k*astride:], nb, k)
+					}
 					var got [8]float32
-					kq.dot8(n, rw.wb, acts, astride, &got)
+					kq.dot8(n, rw.wb, acts, astride, g, &got)
 					for k := range got {
 						if !sameFloat(got[k], want[k]) {
 							t.Errorf("%s %s eight-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])

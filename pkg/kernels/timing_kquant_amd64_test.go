@@ -114,12 +114,16 @@ func TestKQuantTiming(t *testing.T) {
 					for k := 0; k < 8; k++ {
 						copy(acts[k*astride:], lm)
 					}
+					g := make([]byte, n/qkK*lmGroupBlockBytes)
+					for k := 0; k < 8; k++ {
+						lmGroupFill(g, acts[k*astride:], n/qkK, k)
+					}
 					var out [8]float32
 					ts = ts[:0]
 					for round := 0; round < 2000; round++ {
 						t0 := threadNanos()
 						for c := 0; c < calls/8; c++ {
-							dot8(n, datas[0][:rb], acts, astride, &out)
+							dot8(n, datas[0][:rb], acts, astride, g, &out)
 						}
 						ts = append(ts, float64(threadNanos()-t0)/calls)
 					}
