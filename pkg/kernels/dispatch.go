@@ -139,6 +139,7 @@ func usePath(p Path) {
 	typeKernels = genericKernels
 	dot4Kernels = [len(typeKernels)]dot4Kernel{}
 	quadKernels = [len(typeKernels)]quadKernel{}
+	kquantMatmul = [len(typeKernels)]*kquantKernels{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

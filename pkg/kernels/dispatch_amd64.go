@@ -47,6 +47,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q4_K].dot = dotQ4_KAVX2
 	t[tensor.Q5_K].dot = dotQ5_KAVX2
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
+	installKQuantAVX2()
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}

@@ -26,7 +26,11 @@
 // lanes (llama.cpp's x86 matrix products use tinyBLAS's 16) and differ
 // from the generic float64 sums by rounding only (see floatDotTolerance in
 // the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
-// its own yet: it runs the AVX2 ones.
+// its own yet: it runs the AVX2 ones. For Q4_K and Q6_K weights MatMul on
+// the AVX2 path quantizes the activations straight into a lane-major
+// layout (quantkx.go) and runs kernels that take one, four or eight
+// activation rows against a weight row (dotkx_amd64.s, pool_kquant.go):
+// the same bits, with each weight block decoded once per group of tokens.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as

@@ -42,12 +42,14 @@ type Pool struct {
 	panicValue any
 
 	// MatMul's state, kept here so a call allocates nothing.
-	scratch []byte // converted activations
-	prep    []byte // quad kernels' per-activation data
-	mm      matmulJob
-	mmQuant func(lo, hi int)
-	mmRows  func(lo, hi int)
-	mmQuads func(lo, hi int)
+	scratch  []byte // converted activations
+	prep     []byte // quad kernels' per-activation data
+	lmBuf    []byte // lane-major activations for the k-quant kernels (pool_kquant.go)
+	lmGroups []byte // their eight-row groups' side data
+	mm       matmulJob
+	mmQuant  func(lo, hi int)
+	mmRows   func(lo, hi int)
+	mmQuads  func(lo, hi int)
 }
 
 type poolJob struct {
@@ -252,23 +254,32 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 
 // matmulJob is one MatMul call's operands, read by its chunks.
 type matmulJob struct {
-	m         Matrix
-	k         *typeKernel
-	dot4      dot4Kernel
-	quad      quadKernel // for LayoutQuads
-	prep      []byte
-	pb        int // prep bytes per activation row
-	quantize  func(dst []byte, src []float32)
-	out, x    []float32
-	xa        []byte
-	batch, ab int
-	rowBytes  int
+	m            Matrix
+	k            *typeKernel
+	dot4         dot4Kernel
+	quad         quadKernel // for LayoutQuads
+	prep         []byte
+	pb           int // prep bytes per activation row
+	quantize     func(dst []byte, src []float32)
+	out, x       []float32
+	xa           []byte
+	batch, ab    int
+	rowBytes     int
+	kq           *kquantKernels // lane-major kernels for m.Type, or nil
+	lm           []byte         // lane-major activation rows, lmStride bytes apart
+	lmStride     int
+	lmGroups     []byte // side data of the eight-row groups, lmGroupBytes apart
+	lmGroupBytes int
 }
 
 func (p *Pool) matmulQuantize(lo, hi int) {
 	j := &p.mm
 	cols := j.m.Cols
 	for b := lo; b < hi; b++ {
+		if j.kq != nil {
+			p.quantizeLaneMajor(b)
+			continue
+		}
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
 		if j.pb > 0 {
 			j.quad.prep(j.prep[b*j.pb:(b+1)*j.pb], j.xa[b*j.ab:(b+1)*j.ab], cols)
@@ -281,6 +292,10 @@ func (p *Pool) matmulQuads(lo, hi int) { p.matmulRows(4*lo, min(4*hi, p.mm.m.Row
 
 func (p *Pool) matmulRows(lo, hi int) {
 	j := &p.mm
+	if j.kq != nil {
+		p.matmulRowsLaneMajor(lo, hi)
+		return
+	}
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
 	dot := j.k.dot
 	if quad := j.quad.dot; quad != nil && j.m.Layout == LayoutQuads {
@@ -367,6 +382,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 			p.mm.prep = p.prep[:batch*p.mm.pb]
 		}
 	}
+	p.setupLaneMajor(m, batch)
 	if len(m.Data)*batch < parallelMinBytes {
 		p.matmulQuantize(0, batch)
 		p.matmulRows(0, m.Rows)

@@ -1,0 +1,1127 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 k-quant kernels over the lane-major activation layout (quantkx.go),
+// giving the generic Go code's bits (quantk.go).
+//
+// Each 32 weight bytes that hold one group of 32 levels (one Q4_K
+// sub-block in each nibble; for Q6_K the low or high bits of one group)
+// are put in the lane-major order the activations are in: a vpermd takes
+// dwords 0,2,4,6 (elements l+8t, l = 0..3) to the low half and 1,3,5,7 to
+// the high half, and a vpshufb transposes each half's 4x4 bytes, so byte
+// 4l+t holds element l+8t. vpmaddubsw then adds the products of two
+// elements of lane l, vpmaddwd with the scale (Q4_K: the same scale twice;
+// Q6_K: the two 16-element groups' scales) adds two such pairs, and the
+// int32 in dword l is lane l's share: eight exact lane sums with no
+// shuffle of the activations and no lane sorting at the end.
+
+DATA lmPerm<>+0(SB)/8, $0x0000000200000000
+DATA lmPerm<>+8(SB)/8, $0x0000000600000004
+DATA lmPerm<>+16(SB)/8, $0x0000000300000001
+DATA lmPerm<>+24(SB)/8, $0x0000000700000005
+GLOBL lmPerm<>(SB), RODATA|NOPTR, $32
+
+// Byte 4l+t of each half from byte 4t+l.
+DATA lmTrans<>+0(SB)/8, $0x0d0905010c080400
+DATA lmTrans<>+8(SB)/8, $0x0f0b07030e0a0602
+DATA lmTrans<>+16(SB)/8, $0x0d0905010c080400
+DATA lmTrans<>+24(SB)/8, $0x0f0b07030e0a0602
+GLOBL lmTrans<>(SB), RODATA|NOPTR, $32
+
+DATA lmNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA lmNibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA lmNibble<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA lmNibble<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL lmNibble<>(SB), RODATA|NOPTR, $32
+
+DATA lm30<>+0(SB)/8, $0x3030303030303030
+DATA lm30<>+8(SB)/8, $0x3030303030303030
+DATA lm30<>+16(SB)/8, $0x3030303030303030
+DATA lm30<>+24(SB)/8, $0x3030303030303030
+GLOBL lm30<>(SB), RODATA|NOPTR, $32
+
+DATA lm32<>+0(SB)/8, $0x2020202020202020
+DATA lm32<>+8(SB)/8, $0x2020202020202020
+DATA lm32<>+16(SB)/8, $0x2020202020202020
+DATA lm32<>+24(SB)/8, $0x2020202020202020
+GLOBL lm32<>(SB), RODATA|NOPTR, $32
+
+// LMSUMLANES adds the eight float32 lanes of Y13 to X12 one at a time, in
+// lane order, through the frame's first 32 bytes.
+#define LMSUMLANES \
+	VMOVUPS Y13, (SP); \
+	VADDSS  0(SP), X12, X12; \
+	VADDSS  4(SP), X12, X12; \
+	VADDSS  8(SP), X12, X12; \
+	VADDSS  12(SP), X12, X12; \
+	VADDSS  16(SP), X12, X12; \
+	VADDSS  20(SP), X12, X12; \
+	VADDSS  24(SP), X12, X12; \
+	VADDSS  28(SP), X12, X12
+
+// Q4KSCALES sets AX to the 8 scale bytes and R10 to the 8 min bytes of
+// the Q4_K block at SI (get_scale_min_k4, ggml's utmp shuffle). Clobbers
+// BX, DX, R8, R9.
+#define Q4KSCALES \
+	MOVL 4(SI), AX; \
+	MOVL 8(SI), BX; \
+	MOVL 12(SI), DX; \
+	MOVL DX, R8; \
+	SHRL $4, R8; \
+	ANDL $0x0f0f0f0f, R8; \
+	MOVL BX, R9; \
+	SHRL $6, R9; \
+	ANDL $0x03030303, R9; \
+	SHLL $4, R9; \
+	ORL  R9, R8; \
+	MOVL BX, R10; \
+	ANDL $0x3f3f3f3f, R10; \
+	ANDL $0x0f0f0f0f, DX; \
+	MOVL AX, R9; \
+	SHRL $6, R9; \
+	ANDL $0x03030303, R9; \
+	SHLL $4, R9; \
+	ORL  R9, DX; \
+	ANDL $0x3f3f3f3f, AX; \
+	SHLQ $32, DX; \
+	ORQ  DX, AX; \
+	SHLQ $32, R8; \
+	ORQ  R8, R10
+
+// Q4LMCHUNK and its ops: one 64-element chunk of the one-row Q4_K loop
+// (dotQ4_KLMRowsAVX2), two accumulators Y5 (low nibbles) and Y6 (high).
+
+#define Q4LMCHUNK(c, op) \
+	VMOVDQU      (16+32*c)(SI), Y7; \
+	VPERMD       Y7, Y15, Y7; \
+	VPSHUFB      Y14, Y7, Y7; \
+	VPAND        Y11, Y7, Y8; \
+	VPSRLW       $4, Y7, Y7; \
+	VPAND        Y11, Y7, Y7; \
+	VPMADDUBSW   (32+64*c)(DI), Y8, Y8; \
+	VPMADDUBSW   (64+64*c)(DI), Y7, Y7; \
+	VPBROADCASTD (32+8*c)(SP), Y9; \
+	VPBROADCASTD (36+8*c)(SP), Y10; \
+	VPMADDWD     Y9, Y8, Y8; \
+	VPMADDWD     Y10, Y7, Y7; \
+	op
+
+#define Q4LMFIRST VMOVDQA Y8, Y5; VMOVDQA Y7, Y6
+
+#define Q4LMNEXT VPADDD Y8, Y5, Y5; VPADDD Y7, Y6, Y6
+
+// func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+//
+// dotQ4_KLMAVX2 for four activation rows astride bytes apart, each weight
+// chunk decoded once. Per row the same integer sums and the same float
+// operations in the same order: the mins terms of the four rows go
+// through one xmm (lane t: row t), the lane sums through one ymm each.
+TEXT ·dotQ4_KLMx4AVX2(SB), NOSPLIT, $96-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13               // row 3
+	SHRQ $8, CX
+	VMOVDQU lmPerm<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y15
+	VXORPS  Y10, Y10, Y10      // sums of rows 0-3
+	VXORPS  Y11, Y11, Y11
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y13, Y13, Y13
+	VXORPS  X4, X4, X4
+	VMOVUPS X4, 0(SP)          // sumf of rows 0-3
+	TESTQ   CX, CX
+	JZ      q4x4done
+
+q4x4loop:
+	Q4KSCALES
+	VMOVQ      AX, X2
+	VPUNPCKLBW X2, X2, X2
+	VPMOVZXBW  X2, Y2
+	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+
+#define Q4X4ROW(c, arow, acc, op) \
+	VPMADDUBSW (32+64*c)arow, Y4, Y8; \
+	VPMADDUBSW (64+64*c)arow, Y5, Y9; \
+	VPMADDWD   Y6, Y8, Y8; \
+	VPMADDWD   Y7, Y9, Y9; \
+	op(acc)
+
+#define Q4X4FIRST(acc) VPADDD Y9, Y8, acc
+#define Q4X4NEXT(acc) VPADDD Y8, acc, acc; VPADDD Y9, acc, acc
+
+#define Q4X4CHUNK(c, op) \
+	VMOVDQU      (16+32*c)(SI), Y4; \
+	VPERMD       Y4, Y14, Y4; \
+	VPSHUFB      lmTrans<>(SB), Y4, Y4; \
+	VPSRLW       $4, Y4, Y5; \
+	VPAND        Y15, Y4, Y4; \
+	VPAND        Y15, Y5, Y5; \
+	VPBROADCASTD (32+8*c)(SP), Y6; \
+	VPBROADCASTD (36+8*c)(SP), Y7; \
+	Q4X4ROW(c, (DI), Y0, op); \
+	Q4X4ROW(c, (DI)(R12*1), Y1, op); \
+	Q4X4ROW(c, (DI)(R12*2), Y2, op); \
+	Q4X4ROW(c, (R13), Y3, op)
+
+	Q4X4CHUNK(0, Q4X4FIRST)
+	Q4X4CHUNK(1, Q4X4NEXT)
+	Q4X4CHUNK(2, Q4X4NEXT)
+	Q4X4CHUNK(3, Q4X4NEXT)
+
+	// Mins: sumi of rows 0-3 in X5.
+	VMOVQ      R10, X4
+	VPMOVZXBW  X4, X4
+	VPMADDWD   4(DI), X4, X5
+	VPMADDWD   4(DI)(R12*1), X4, X6
+	VPMADDWD   4(DI)(R12*2), X4, X7
+	VPMADDWD   4(R13), X4, X8
+	VPHADDD    X6, X5, X5
+	VPHADDD    X8, X7, X7
+	VPHADDD    X7, X5, X5
+	VCVTDQ2PS  X5, X5          // float32(sumi) of rows 0-3
+
+	VMOVSS     (DI), X6
+	VINSERTPS  $0x10, (DI)(R12*1), X6, X6
+	VINSERTPS  $0x20, (DI)(R12*2), X6, X6
+	VINSERTPS  $0x30, (R13), X6, X6 // y.d of rows 0-3
+	VMOVD        (SI), X7
+	VCVTPH2PS    X7, X7        // f16 d, dmin
+	VMOVSHDUP    X7, X8
+	VBROADCASTSS X8, X8
+	VBROADCASTSS X7, X7
+	VMULPS       X6, X8, X8    // dmin = f16(x.dmin) * y.d
+	VMULPS       X6, X7, X7    // d = f16(x.d) * y.d
+	VMOVUPS      X7, 16(SP)
+	VMULPS       X5, X8, X8
+	VMOVUPS      0(SP), X9
+	VSUBPS       X8, X9, X9
+	VMOVUPS      X9, 0(SP)     // sumf -= dmin * sumi
+
+#define Q4X4SUMS(t, acc, sums) \
+	VBROADCASTSS (16+4*t)(SP), Y8; \
+	VCVTDQ2PS    acc, acc; \
+	VMULPS       Y8, acc, acc; \
+	VADDPS       acc, sums, sums
+
+	Q4X4SUMS(0, Y0, Y10)
+	Q4X4SUMS(1, Y1, Y11)
+	Q4X4SUMS(2, Y2, Y12)
+	Q4X4SUMS(3, Y3, Y13)
+
+	ADDQ $144, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	DECQ CX
+	JNZ  q4x4loop
+
+q4x4done:
+	MOVQ out+64(FP), AX
+
+#define LMOUT(t, sums) \
+	VMOVSS  (4*t)(SP), X9; \
+	VMOVUPS sums, 64(SP); \
+	VADDSS  64(SP), X9, X9; \
+	VADDSS  68(SP), X9, X9; \
+	VADDSS  72(SP), X9, X9; \
+	VADDSS  76(SP), X9, X9; \
+	VADDSS  80(SP), X9, X9; \
+	VADDSS  84(SP), X9, X9; \
+	VADDSS  88(SP), X9, X9; \
+	VADDSS  92(SP), X9, X9; \
+	VMOVSS  X9, (4*t)(AX)
+
+	LMOUT(0, Y10)
+	LMOUT(1, Y11)
+	LMOUT(2, Y12)
+	LMOUT(3, Y13)
+	VZEROUPPER
+	RET
+
+// func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+//
+// dotQ4_KLMx4AVX2 for eight activation rows: each weight chunk decoded
+// once for eight rows (Y8/Y9 the low/high levels, Y10/Y11 their scales),
+// rows 0-7 at (DI), (DI)(R12*1), (DI)(R12*2), (R13), (DI)(R12*4),
+// (R13)(R12*2), (R11), (R11)(R12*1). The mins terms, block scales and sumf
+// of the eight rows go through one ymm (lane t: row t); the float lane
+// sums live in the frame (96+32t). g holds the eight rows' y.d and group
+// sums side by side (lmGroupBlockBytes a block, see lmGroupFill), so the
+// mins terms take four vpmaddwd for all eight rows.
+TEXT ·dotQ4_KLMx8AVX2(SB), NOSPLIT, $384-96
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	LEAQ (R13)(R12*2), R11
+	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), AX
+	MOVQ AX, 368(SP)           // g of the current block
+	SHRQ $8, CX
+	VMOVDQU lmPerm<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y15
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 0(SP)          // sumf of rows 0-7
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS Y0, 256(SP)
+	VMOVUPS Y0, 288(SP)
+	VMOVUPS Y0, 320(SP)
+	TESTQ   CX, CX
+	JZ      q4x8done
+
+q4x8loop:
+	Q4KSCALES
+	VMOVQ      AX, X12
+	VPUNPCKLBW X12, X12, X12
+	VPMOVZXBW  X12, Y12
+	VMOVDQU    Y12, 32(SP)     // dword k: scale k as an int16 pair
+
+#define Q4X8ROW(c, arow, acc, op) \
+	VPMADDUBSW (32+64*c)arow, Y8, Y12; \
+	VPMADDUBSW (64+64*c)arow, Y9, Y13; \
+	VPMADDWD   Y10, Y12, Y12; \
+	VPMADDWD   Y11, Y13, Y13; \
+	op(acc)
+
+#define Q4X8FIRST(acc) VPADDD Y13, Y12, acc
+#define Q4X8NEXT(acc) VPADDD Y12, acc, acc; VPADDD Y13, acc, acc
+
+#define Q4X8CHUNK(c, op) \
+	VMOVDQU      (16+32*c)(SI), Y8; \
+	VPERMD       Y8, Y14, Y8; \
+	VPSHUFB      lmTrans<>(SB), Y8, Y8; \
+	VPSRLW       $4, Y8, Y9; \
+	VPAND        Y15, Y8, Y8; \
+	VPAND        Y15, Y9, Y9; \
+	VPBROADCASTD (32+8*c)(SP), Y10; \
+	VPBROADCASTD (36+8*c)(SP), Y11; \
+	Q4X8ROW(c, (DI), Y0, op); \
+	Q4X8ROW(c, (DI)(R12*1), Y1, op); \
+	Q4X8ROW(c, (DI)(R12*2), Y2, op); \
+	Q4X8ROW(c, (R13), Y3, op); \
+	Q4X8ROW(c, (DI)(R12*4), Y4, op); \
+	Q4X8ROW(c, (R13)(R12*2), Y5, op); \
+	Q4X8ROW(c, (R11), Y6, op); \
+	Q4X8ROW(c, (R11)(R12*1), Y7, op)
+
+	Q4X8CHUNK(0, Q4X8FIRST)
+	Q4X8CHUNK(1, Q4X8NEXT)
+	Q4X8CHUNK(2, Q4X8NEXT)
+	Q4X8CHUNK(3, Q4X8NEXT)
+
+	// Mins: sumi of rows 0-7 in Y9, from g's group-sum pairs.
+	MOVQ       368(SP), AX
+	VMOVQ      R10, X8
+	VPMOVZXBW  X8, X8          // dword j: mins 2j, 2j+1
+	VMOVDQU    X8, 352(SP)
+	VPBROADCASTD 352(SP), Y9
+	VPMADDWD   32(AX), Y9, Y9
+	VPBROADCASTD 356(SP), Y10
+	VPMADDWD   64(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
+	VPBROADCASTD 360(SP), Y10
+	VPMADDWD   96(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
+	VPBROADCASTD 364(SP), Y10
+	VPMADDWD   128(AX), Y10, Y10
+	VPADDD     Y10, Y9, Y9
+	VCVTDQ2PS  Y9, Y9          // float32(sumi) of rows 0-7
+
+	VMOVUPS    (AX), Y10       // y.d of rows 0-7
+	ADDQ       $160, AX
+	MOVQ       AX, 368(SP)
+	VMOVD        (SI), X11
+	VCVTPH2PS    X11, X11      // f16 d, dmin
+	VMOVSHDUP    X11, X12
+	VBROADCASTSS X12, Y12
+	VBROADCASTSS X11, Y11
+	VMULPS       Y10, Y12, Y12 // dmin = f16(x.dmin) * y.d
+	VMULPS       Y10, Y11, Y11 // d = f16(x.d) * y.d
+	VMOVUPS      Y11, 64(SP)
+	VMULPS       Y9, Y12, Y12
+	VMOVUPS      0(SP), Y13
+	VSUBPS       Y12, Y13, Y13
+	VMOVUPS      Y13, 0(SP)    // sumf -= dmin * sumi
+
+#define Q4X8SUMS(t, acc) \
+	VBROADCASTSS (64+4*t)(SP), Y12; \
+	VCVTDQ2PS    acc, acc; \
+	VMULPS       Y12, acc, acc; \
+	VADDPS       (96+32*t)(SP), acc, acc; \
+	VMOVUPS      acc, (96+32*t)(SP) // sums[l] += d * aux32[l]
+
+	Q4X8SUMS(0, Y0)
+	Q4X8SUMS(1, Y1)
+	Q4X8SUMS(2, Y2)
+	Q4X8SUMS(3, Y3)
+	Q4X8SUMS(4, Y4)
+	Q4X8SUMS(5, Y5)
+	Q4X8SUMS(6, Y6)
+	Q4X8SUMS(7, Y7)
+
+	ADDQ $144, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	ADDQ $288, R11
+	DECQ CX
+	JNZ  q4x8loop
+
+q4x8done:
+	MOVQ out+88(FP), AX
+
+// LMOUT8 adds row t's lane sums (at sums) to its sumf (at 4t(SP)) in lane
+// order and stores the result to out[t].
+#define LMOUT8(t, sums) \
+	VMOVSS (4*t)(SP), X9; \
+	VADDSS (sums+4*t*8)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+4)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+8)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+12)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+16)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+20)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+24)(SP), X9, X9; \
+	VADDSS (sums+4*t*8+28)(SP), X9, X9; \
+	VMOVSS X9, (4*t)(AX)
+
+	LMOUT8(0, 96)
+	LMOUT8(1, 96)
+	LMOUT8(2, 96)
+	LMOUT8(3, 96)
+	LMOUT8(4, 96)
+	LMOUT8(5, 96)
+	LMOUT8(6, 96)
+	LMOUT8(7, 96)
+	VZEROUPPER
+	RET
+
+// The level and product steps of the one-row Q6_K loop
+// (dotQ6_KLMRowsAVX2).
+
+// Q6LMLEVELS sets Y7-Y10 to the unsigned levels of elements 0-31, 32-63,
+// 64-95, 96-127 of half h, lane-major. Clobbers Y3, Y4, Y11.
+#define Q6LMLEVELS(h) \
+	VMOVDQU (64*h)(SI), Y3; \
+	VPERMD  Y3, Y15, Y3; \
+	VPSHUFB Y14, Y3, Y3; \
+	VMOVDQU (64*h+32)(SI), Y4; \
+	VPERMD  Y4, Y15, Y4; \
+	VPSHUFB Y14, Y4, Y4; \
+	VMOVDQU (128+32*h)(SI), Y11; \
+	VPERMD  Y11, Y15, Y11; \
+	VPSHUFB Y14, Y11, Y11; \
+	VPAND   Y12, Y3, Y7; \
+	VPSLLW  $4, Y11, Y8; \
+	VPAND   Y1, Y8, Y8; \
+	VPOR    Y8, Y7, Y7; \
+	VPAND   Y12, Y4, Y8; \
+	VPSLLW  $2, Y11, Y9; \
+	VPAND   Y1, Y9, Y9; \
+	VPOR    Y9, Y8, Y8; \
+	VPSRLW  $4, Y3, Y9; \
+	VPAND   Y12, Y9, Y9; \
+	VPAND   Y1, Y11, Y10; \
+	VPOR    Y10, Y9, Y9; \
+	VPSRLW  $4, Y4, Y10; \
+	VPAND   Y12, Y10, Y10; \
+	VPSRLW  $2, Y11, Y11; \
+	VPAND   Y1, Y11, Y11; \
+	VPOR    Y11, Y10, Y10
+
+// Q6LMPROD adds the scaled (u-32)*q lane sums of levels v (activations at
+// aoff(DI), scale pair at soff(SP)) to acc. Clobbers Y2, Y3.
+#define Q6LMPROD(v, aoff, soff, acc) \
+	VMOVDQU      aoff(DI), Y2; \
+	VPMADDUBSW   Y2, v, v; \
+	VPMADDUBSW   Y2, Y0, Y2; \
+	VPSUBW       Y2, v, v; \
+	VPBROADCASTD soff(SP), Y3; \
+	VPMADDWD     Y3, v, v; \
+	VPADDD       v, acc, acc
+
+// Q6LMPROD0 is Q6LMPROD into a cleared acc.
+#define Q6LMPROD0(v, aoff, soff, acc) \
+	VMOVDQU      aoff(DI), Y2; \
+	VPMADDUBSW   Y2, v, v; \
+	VPMADDUBSW   Y2, Y0, Y2; \
+	VPSUBW       Y2, v, v; \
+	VPBROADCASTD soff(SP), Y3; \
+	VPMADDWD     Y3, v, acc
+
+// func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+//
+// dotQ6_KLMAVX2 for four activation rows astride bytes apart, each half
+// block's levels decoded once. The four rows' float lane sums live in the
+// frame.
+TEXT ·dotQ6_KLMx4AVX2(SB), NOSPLIT, $192-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	SHRQ $8, CX
+	VMOVDQU lm32<>(SB), Y11
+	VMOVDQU lmPerm<>(SB), Y12
+	VMOVDQU lmNibble<>(SB), Y13
+	VMOVDQU lm30<>(SB), Y14
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 64(SP)         // sums of rows 0-3
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	TESTQ   CX, CX
+	JZ      q6x4done
+
+q6x4loop:
+	VPMOVSXBW 192(SI), Y8
+	VMOVDQU   Y8, 32(SP)       // dword m: scales 2m, 2m+1 as int16
+
+// Q6X4LEVELS sets Y4-Y7 to the unsigned levels of elements 0-31, 32-63,
+// 64-95, 96-127 of half h, lane-major. Clobbers Y8-Y10, Y15.
+#define Q6X4LEVELS(h) \
+	VMOVDQU (64*h)(SI), Y8; \
+	VPERMD  Y8, Y12, Y8; \
+	VPSHUFB lmTrans<>(SB), Y8, Y8; \
+	VMOVDQU (64*h+32)(SI), Y9; \
+	VPERMD  Y9, Y12, Y9; \
+	VPSHUFB lmTrans<>(SB), Y9, Y9; \
+	VMOVDQU (128+32*h)(SI), Y10; \
+	VPERMD  Y10, Y12, Y10; \
+	VPSHUFB lmTrans<>(SB), Y10, Y10; \
+	VPAND   Y13, Y8, Y4; \
+	VPSLLW  $4, Y10, Y15; \
+	VPAND   Y14, Y15, Y15; \
+	VPOR    Y15, Y4, Y4; \
+	VPAND   Y13, Y9, Y5; \
+	VPSLLW  $2, Y10, Y15; \
+	VPAND   Y14, Y15, Y15; \
+	VPOR    Y15, Y5, Y5; \
+	VPSRLW  $4, Y8, Y6; \
+	VPAND   Y13, Y6, Y6; \
+	VPAND   Y14, Y10, Y15; \
+	VPOR    Y15, Y6, Y6; \
+	VPSRLW  $4, Y9, Y7; \
+	VPAND   Y13, Y7, Y7; \
+	VPSRLW  $2, Y10, Y15; \
+	VPAND   Y14, Y15, Y15; \
+	VPOR    Y15, Y7, Y7
+
+// Q6X4ROW adds row arow's scaled (u-32)*q lane sums of levels v
+// (activations at aoff) to acc; Y8 holds the scale pair. Q6X4REG has put
+// u-32 in Y15 and |u-32| in v: vpmaddubsw(|u-32|, vpsignb(q, u-32)) is
+// (u-32)*q exactly (q is never -128 in a Q8_K row).
+#define Q6X4ROW(v, aoff, arow, acc, op) \
+	VMOVDQU    aoff arow, Y9; \
+	VPSIGNB    Y15, Y9, Y9; \
+	VPMADDUBSW Y9, v, Y10; \
+	op(acc)
+
+#define Q6X4FIRST(acc) VPMADDWD Y8, Y10, acc
+#define Q6X4NEXT(acc) VPMADDWD Y8, Y10, Y10; VPADDD Y10, acc, acc
+
+#define Q6X4REG(v, aoff, soff, op) \
+	VPSUBB       Y11, v, Y15; \
+	VPABSB       Y15, v; \
+	VPBROADCASTD soff(SP), Y8; \
+	Q6X4ROW(v, aoff, (DI), Y0, op); \
+	Q6X4ROW(v, aoff, (DI)(R12*1), Y1, op); \
+	Q6X4ROW(v, aoff, (DI)(R12*2), Y2, op); \
+	Q6X4ROW(v, aoff, (R13), Y3, op)
+
+	Q6X4LEVELS(0)
+	Q6X4REG(Y4, 32, 32, Q6X4FIRST)
+	Q6X4REG(Y5, 64, 36, Q6X4NEXT)
+	Q6X4REG(Y6, 96, 40, Q6X4NEXT)
+	Q6X4REG(Y7, 128, 44, Q6X4NEXT)
+	Q6X4LEVELS(1)
+	Q6X4REG(Y4, 160, 48, Q6X4NEXT)
+	Q6X4REG(Y5, 192, 52, Q6X4NEXT)
+	Q6X4REG(Y6, 224, 56, Q6X4NEXT)
+	Q6X4REG(Y7, 256, 60, Q6X4NEXT)
+
+	VMOVSS       (DI), X6
+	VINSERTPS    $0x10, (DI)(R12*1), X6, X6
+	VINSERTPS    $0x20, (DI)(R12*2), X6, X6
+	VINSERTPS    $0x30, (R13), X6, X6 // y.d of rows 0-3
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VBROADCASTSS X7, X7
+	VMULPS       X6, X7, X7    // d = f16(x.d) * y.d
+	VMOVUPS      X7, 0(SP)
+
+#define Q6X4SUMS(t, acc) \
+	VBROADCASTSS (4*t)(SP), Y8; \
+	VCVTDQ2PS    acc, acc; \
+	VMULPS       Y8, acc, acc; \
+	VADDPS       (64+32*t)(SP), acc, acc; \
+	VMOVUPS      acc, (64+32*t)(SP)
+
+	Q6X4SUMS(0, Y0)
+	Q6X4SUMS(1, Y1)
+	Q6X4SUMS(2, Y2)
+	Q6X4SUMS(3, Y3)
+
+	ADDQ $210, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	DECQ CX
+	JNZ  q6x4loop
+
+q6x4done:
+	MOVQ out+64(FP), AX
+
+#define Q6X4OUT(t) \
+	VXORPS X9, X9, X9; \
+	VADDSS (64+32*t)(SP), X9, X9; \
+	VADDSS (68+32*t)(SP), X9, X9; \
+	VADDSS (72+32*t)(SP), X9, X9; \
+	VADDSS (76+32*t)(SP), X9, X9; \
+	VADDSS (80+32*t)(SP), X9, X9; \
+	VADDSS (84+32*t)(SP), X9, X9; \
+	VADDSS (88+32*t)(SP), X9, X9; \
+	VADDSS (92+32*t)(SP), X9, X9; \
+	VMOVSS X9, (4*t)(AX)
+
+	Q6X4OUT(0)
+	Q6X4OUT(1)
+	Q6X4OUT(2)
+	Q6X4OUT(3)
+	VZEROUPPER
+	RET
+
+// func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+//
+// dotQ6_KLMx4AVX2 for eight activation rows (at the addresses of
+// dotQ4_KLMx8AVX2): each level register decoded once for eight rows, one
+// at a time (the transformed low bits in Y8, the high bits in Y9). The
+// levels are taken signed here, (u-32) in Y15 and |u-32| in Y12:
+// vpmaddubsw(|u-32|, vpsignb(q, u-32)) is (u-32)*q exactly (q is never
+// -128 in a Q8_K row), one multiply per row instead of two. The float lane
+// sums live in the frame (64+32t). The rows' y.d come from g (as in
+// dotQ4_KLMx8AVX2).
+TEXT ·dotQ6_KLMx8AVX2(SB), NOSPLIT, $320-96
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	LEAQ (R13)(R12*2), R11
+	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), BX
+	SHRQ $8, CX
+	VMOVDQU lmPerm<>(SB), Y14
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS Y0, 256(SP)
+	VMOVUPS Y0, 288(SP)
+	TESTQ   CX, CX
+	JZ      q6x8done
+
+q6x8loop:
+	VPMOVSXBW 192(SI), Y13
+	VMOVDQU   Y13, 32(SP)      // dword m: scales 2m, 2m+1 as int16
+
+// Q6X8LOAD loads the 32 bytes at off(SI) into reg, lane-major.
+#define Q6X8LOAD(off, reg) \
+	VMOVDQU off(SI), reg; \
+	VPERMD  reg, Y14, reg; \
+	VPSHUFB lmTrans<>(SB), reg, reg
+
+// Q6X8SIGNED turns the unsigned levels in Y12 into u-32 (Y15) and |u-32|
+// (Y12).
+#define Q6X8SIGNED \
+	VPSUBB lm32<>(SB), Y12, Y15; \
+	VPABSB Y15, Y12
+
+// The four level registers of a half: low bits from Y8 (low or high
+// nibbles), high bits from Y9 (qh bits 0-1, 2-3, 4-5, 6-7).
+#define Q6X8V0 \
+	VPAND  lmNibble<>(SB), Y8, Y12; \
+	VPSLLW $4, Y9, Y10; \
+	VPAND  lm30<>(SB), Y10, Y10; \
+	VPOR   Y10, Y12, Y12; \
+	Q6X8SIGNED
+
+#define Q6X8V1 \
+	VPAND  lmNibble<>(SB), Y8, Y12; \
+	VPSLLW $2, Y9, Y10; \
+	VPAND  lm30<>(SB), Y10, Y10; \
+	VPOR   Y10, Y12, Y12; \
+	Q6X8SIGNED
+
+#define Q6X8V2 \
+	VPSRLW $4, Y8, Y12; \
+	VPAND  lmNibble<>(SB), Y12, Y12; \
+	VPAND  lm30<>(SB), Y9, Y10; \
+	VPOR   Y10, Y12, Y12; \
+	Q6X8SIGNED
+
+#define Q6X8V3 \
+	VPSRLW $4, Y8, Y12; \
+	VPAND  lmNibble<>(SB), Y12, Y12; \
+	VPSRLW $2, Y9, Y10; \
+	VPAND  lm30<>(SB), Y10, Y10; \
+	VPOR   Y10, Y12, Y12; \
+	Q6X8SIGNED
+
+#define Q6X8ROW(aoff, arow, acc, op) \
+	VMOVDQU    aoff arow, Y11; \
+	VPSIGNB    Y15, Y11, Y11; \
+	VPMADDUBSW Y11, Y12, Y10; \
+	op(acc)
+
+#define Q6X8FIRST(acc) VPMADDWD Y13, Y10, acc
+#define Q6X8NEXT(acc) VPMADDWD Y13, Y10, Y10; VPADDD Y10, acc, acc
+
+// Q6X8REG adds the eight rows' scaled products with the level register
+// in Y12/Y15 (activations at aoff, scale pair at soff(SP)).
+#define Q6X8REG(aoff, soff, op) \
+	VPBROADCASTD soff(SP), Y13; \
+	Q6X8ROW(aoff, (DI), Y0, op); \
+	Q6X8ROW(aoff, (DI)(R12*1), Y1, op); \
+	Q6X8ROW(aoff, (DI)(R12*2), Y2, op); \
+	Q6X8ROW(aoff, (R13), Y3, op); \
+	Q6X8ROW(aoff, (DI)(R12*4), Y4, op); \
+	Q6X8ROW(aoff, (R13)(R12*2), Y5, op); \
+	Q6X8ROW(aoff, (R11), Y6, op); \
+	Q6X8ROW(aoff, (R11)(R12*1), Y7, op)
+
+	// Half 0: ql 0-63, qh 0-31, elements 0-127.
+	Q6X8LOAD(0, Y8)
+	Q6X8LOAD(128, Y9)
+	Q6X8V0
+	Q6X8REG(32, 32, Q6X8FIRST)
+	Q6X8V2
+	Q6X8REG(96, 40, Q6X8NEXT)
+	Q6X8LOAD(32, Y8)
+	Q6X8V1
+	Q6X8REG(64, 36, Q6X8NEXT)
+	Q6X8V3
+	Q6X8REG(128, 44, Q6X8NEXT)
+
+	// Half 1: ql 64-127, qh 32-63, elements 128-255.
+	Q6X8LOAD(64, Y8)
+	Q6X8LOAD(160, Y9)
+	Q6X8V0
+	Q6X8REG(160, 48, Q6X8NEXT)
+	Q6X8V2
+	Q6X8REG(224, 56, Q6X8NEXT)
+	Q6X8LOAD(96, Y8)
+	Q6X8V1
+	Q6X8REG(192, 52, Q6X8NEXT)
+	Q6X8V3
+	Q6X8REG(256, 60, Q6X8NEXT)
+
+	VMOVUPS    (BX), Y10       // y.d of rows 0-7
+	ADDQ       $160, BX
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X11
+	VCVTPH2PS    X11, X11
+	VBROADCASTSS X11, Y11
+	VMULPS       Y10, Y11, Y11 // d = f16(x.d) * y.d
+	VMOVUPS      Y11, 0(SP)
+
+#define Q6X8SUMS(t, acc) \
+	VBROADCASTSS (4*t)(SP), Y12; \
+	VCVTDQ2PS    acc, acc; \
+	VMULPS       Y12, acc, acc; \
+	VADDPS       (64+32*t)(SP), acc, acc; \
+	VMOVUPS      acc, (64+32*t)(SP) // sums[l] += d * aux32[l]
+
+	Q6X8SUMS(0, Y0)
+	Q6X8SUMS(1, Y1)
+	Q6X8SUMS(2, Y2)
+	Q6X8SUMS(3, Y3)
+	Q6X8SUMS(4, Y4)
+	Q6X8SUMS(5, Y5)
+	Q6X8SUMS(6, Y6)
+	Q6X8SUMS(7, Y7)
+
+	ADDQ $210, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	ADDQ $288, R11
+	DECQ CX
+	JNZ  q6x8loop
+
+q6x8done:
+	MOVQ out+88(FP), AX
+
+#define Q6X8OUT(t) \
+	VXORPS X9, X9, X9; \
+	VADDSS (64+32*t)(SP), X9, X9; \
+	VADDSS (68+32*t)(SP), X9, X9; \
+	VADDSS (72+32*t)(SP), X9, X9; \
+	VADDSS (76+32*t)(SP), X9, X9; \
+	VADDSS (80+32*t)(SP), X9, X9; \
+	VADDSS (84+32*t)(SP), X9, X9; \
+	VADDSS (88+32*t)(SP), X9, X9; \
+	VADDSS (92+32*t)(SP), X9, X9; \
+	VMOVSS X9, (4*t)(AX)
+
+	Q6X8OUT(0)
+	Q6X8OUT(1)
+	Q6X8OUT(2)
+	Q6X8OUT(3)
+	Q6X8OUT(4)
+	Q6X8OUT(5)
+	Q6X8OUT(6)
+	Q6X8OUT(7)
+	VZEROUPPER
+	RET
+
+// Constants of quantizeQ8KLMAVX2: |x| mask, 1.5*2^23 (nearestInt), its
+// mantissa mask and offset, 127, a byte mask, bytes 0x80.
+DATA lmAbs<>+0(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+8(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+16(SB)/8, $0x7fffffff7fffffff
+DATA lmAbs<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL lmAbs<>(SB), RODATA|NOPTR, $32
+
+DATA lmMagic<>+0(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+8(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+16(SB)/8, $0x4b4000004b400000
+DATA lmMagic<>+24(SB)/8, $0x4b4000004b400000
+GLOBL lmMagic<>(SB), RODATA|NOPTR, $32
+
+DATA lmMant<>+0(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+8(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+16(SB)/8, $0x007fffff007fffff
+DATA lmMant<>+24(SB)/8, $0x007fffff007fffff
+GLOBL lmMant<>(SB), RODATA|NOPTR, $32
+
+DATA lmOff<>+0(SB)/8, $0x0040000000400000
+DATA lmOff<>+8(SB)/8, $0x0040000000400000
+DATA lmOff<>+16(SB)/8, $0x0040000000400000
+DATA lmOff<>+24(SB)/8, $0x0040000000400000
+GLOBL lmOff<>(SB), RODATA|NOPTR, $32
+
+DATA lm127<>+0(SB)/8, $0x0000007f0000007f
+DATA lm127<>+8(SB)/8, $0x0000007f0000007f
+DATA lm127<>+16(SB)/8, $0x0000007f0000007f
+DATA lm127<>+24(SB)/8, $0x0000007f0000007f
+GLOBL lm127<>(SB), RODATA|NOPTR, $32
+
+DATA lmByte<>+0(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+8(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+16(SB)/8, $0x000000ff000000ff
+DATA lmByte<>+24(SB)/8, $0x000000ff000000ff
+GLOBL lmByte<>(SB), RODATA|NOPTR, $32
+
+DATA lm80<>+0(SB)/8, $0x8080808080808080
+DATA lm80<>+8(SB)/8, $0x8080808080808080
+DATA lm80<>+16(SB)/8, $0x8080808080808080
+DATA lm80<>+24(SB)/8, $0x8080808080808080
+GLOBL lm80<>(SB), RODATA|NOPTR, $32
+
+DATA lmM127<>+0(SB)/4, $0xc2fe0000 // -127
+GLOBL lmM127<>(SB), RODATA|NOPTR, $4
+
+DATA lmOne<>+0(SB)/4, $0x3f800000 // 1
+GLOBL lmOne<>(SB), RODATA|NOPTR, $4
+
+// func quantizeQ8KLMAVX2(dst []byte, src []float32)
+//
+// quantizeQ8_K followed by laneMajorQ8K, per 256-value block: amax (NaNs
+// skipped, as absMax's compare does), the first value whose |x| is amax,
+// iscale = -127/max, q = low byte of min(127, nearestInt(iscale*x)) (the
+// same float32 product and 1.5*2^23 addition, the same bit arithmetic),
+// d = 1/iscale; the values lane-major (the packs' dword order is the
+// lmPerm order, so only the transposing vpshufb remains) and the group
+// sums by vpsadbw. An all-zero block is all zero.
+TEXT ·quantizeQ8KLMAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $8, CX
+	VMOVDQU lmAbs<>(SB), Y15
+	VMOVDQU lmMagic<>(SB), Y14
+	VMOVDQU lmMant<>(SB), Y13
+	VMOVDQU lmOff<>(SB), Y12
+	VMOVDQU lm127<>(SB), Y11
+	VMOVDQU lmByte<>(SB), Y10
+	VMOVDQU lmTrans<>(SB), Y9
+	VMOVDQU lm80<>(SB), Y7
+	TESTQ   CX, CX
+	JZ      qlmdone
+
+qlmblock:
+	// amax over the block; VMAXPS returns its second source when the
+	// first (the new |x|) is NaN, so NaNs are skipped.
+	VXORPS  Y0, Y0, Y0
+	MOVQ    $0, AX
+qlmamax:
+	VANDPS  (SI)(AX*1), Y15, Y1
+	VMAXPS  Y0, Y1, Y0
+	ADDQ    $32, AX
+	CMPQ    AX, $1024
+	JLT     qlmamax
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS  X0, X1, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS  X0, X1, X0
+	VMOVSHDUP X0, X1
+	VMAXSS  X0, X1, X0         // amax
+	VXORPS  X1, X1, X1
+	VUCOMISS X1, X0
+	JNE     qlmnonzero
+	VXORPS  Y1, Y1, Y1
+	MOVQ    $0, AX
+qlmzero:
+	VMOVDQU Y1, (DI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, $288
+	JLT     qlmzero
+	JMP     qlmnext
+
+qlmnonzero:
+	// max: the first x with |x| == amax.
+	VBROADCASTSS X0, Y0
+	MOVQ    $0, BX
+qlmfind:
+	VANDPS  (SI)(BX*1), Y15, Y1
+	VCMPPS  $0, Y0, Y1, Y1     // EQ_OQ
+	VMOVMSKPS Y1, AX
+	TESTL   AX, AX
+	JNZ     qlmfound
+	ADDQ    $32, BX
+	JMP     qlmfind
+qlmfound:
+	BSFL    AX, AX
+	LEAQ    (BX)(AX*4), BX
+	VMOVSS  (SI)(BX*1), X1     // max
+	VMOVSS  lmM127<>(SB), X2
+	VDIVSS  X1, X2, X2         // iscale = -127/max
+	VMOVSS  lmOne<>(SB), X3
+	VDIVSS  X2, X3, X3         // d = 1/iscale
+	VMOVSS  X3, (DI)
+	MOVL    $0, 20(DI)
+	MOVQ    $0, 24(DI)
+	VBROADCASTSS X2, Y8
+
+#define QLMQ(off, r) \
+	VMULPS  off(SI), Y8, r; \
+	VADDPS  Y14, r, r; \
+	VPAND   Y13, r, r; \
+	VPSUBD  Y12, r, r; \
+	VPMINSD Y11, r, r; \
+	VPAND   Y10, r, r
+
+#define QLMGROUP(k) \
+	QLMQ(128*k, Y0); \
+	QLMQ(128*k+32, Y1); \
+	QLMQ(128*k+64, Y2); \
+	QLMQ(128*k+96, Y3); \
+	VPACKUSDW Y1, Y0, Y0; \
+	VPACKUSDW Y3, Y2, Y2; \
+	VPACKUSWB Y2, Y0, Y0; \
+	VPSHUFB   Y9, Y0, Y0; \
+	VMOVDQU   Y0, (32+32*k)(DI); \
+	VPXOR     Y7, Y0, Y0; \
+	VPXOR     Y1, Y1, Y1; \
+	VPSADBW   Y1, Y0, Y0; \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPADDQ    X1, X0, X0; \
+	VPSHUFD   $0x4e, X0, X1; \
+	VPADDQ    X1, X0, X0; \
+	VMOVD     X0, AX; \
+	SUBL      $4096, AX; \
+	MOVW      AX, (4+2*k)(DI)
+
+	QLMGROUP(0)
+	QLMGROUP(1)
+	QLMGROUP(2)
+	QLMGROUP(3)
+	QLMGROUP(4)
+	QLMGROUP(5)
+	QLMGROUP(6)
+	QLMGROUP(7)
+
+qlmnext:
+	ADDQ $1024, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  qlmblock
+
+qlmdone:
+	VZEROUPPER
+	RET
+
+// func dotQ4_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotQ4_KLMAVX2 for len(out) weight rows wstride bytes apart against one
+// activation row, out[r] for row r: the same code per row, without a call
+// per row.
+TEXT ·dotQ4_KLMRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU lmPerm<>(SB), Y15
+	VMOVDQU lmTrans<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y11
+	TESTQ R11, R11
+	JZ    q4rall
+
+q4rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	VXORPS  X12, X12, X12      // sumf
+	TESTQ CX, CX
+	JZ    q4rend
+
+q4rloop:
+	Q4KSCALES
+	VMOVQ      AX, X2
+	VPUNPCKLBW X2, X2, X2
+	VPMOVZXBW  X2, Y2
+	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+
+	// Mins: sumi = sum_k groupsum[k] * min[k].
+	VMOVQ      R10, X3
+	VPMOVZXBW  X3, X3
+	VPMADDWD   4(DI), X3, X3
+	VPSHUFD    $0x4e, X3, X4
+	VPADDD     X4, X3, X3
+	VPSHUFD    $0xb1, X3, X4
+	VPADDD     X4, X3, X3
+	VCVTDQ2PS  X3, X3          // float32(sumi)
+
+	VMOVD        (SI), X0
+	VCVTPH2PS    X0, X0        // f16 d, dmin
+	VBROADCASTSS (DI), X1
+	VMULPS       X1, X0, X0    // d = f16(x.d) * y.d, dmin = f16(x.dmin) * y.d
+	VMOVSHDUP    X0, X1
+	VMULSS       X3, X1, X1
+	VSUBSS       X1, X12, X12  // sumf -= dmin * sumi
+	VBROADCASTSS X0, Y0
+
+	Q4LMCHUNK(0, Q4LMFIRST)
+	Q4LMCHUNK(1, Q4LMNEXT)
+	Q4LMCHUNK(2, Q4LMNEXT)
+	Q4LMCHUNK(3, Q4LMNEXT)
+
+	VPADDD    Y6, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	VMULPS    Y0, Y5, Y5
+	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
+
+	ADDQ $144, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q4rloop
+
+q4rend:
+	LMSUMLANES
+	VMOVSS X12, (R13)
+	ADDQ   $4, R13
+	ADDQ   wstride+32(FP), R12
+	DECQ   R11
+	JNZ    q4rrow
+
+q4rall:
+	VZEROUPPER
+	RET
+
+// func dotQ6_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotQ6_KLMAVX2 for len(out) weight rows wstride bytes apart against one
+// activation row, out[r] for row r: the same code per row, without a call
+// per row.
+TEXT ·dotQ6_KLMRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU lmPerm<>(SB), Y15
+	VMOVDQU lmTrans<>(SB), Y14
+	VMOVDQU lmNibble<>(SB), Y12
+	VMOVDQU lm32<>(SB), Y0
+	VMOVDQU lm30<>(SB), Y1
+	TESTQ R11, R11
+	JZ    q6rall
+
+q6rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	TESTQ CX, CX
+	JZ    q6rend
+
+q6rloop:
+	VPMOVSXBW 192(SI), Y2
+	VMOVDQU   Y2, 32(SP)       // dword m: scales 2m, 2m+1 as int16
+
+// Q6LMLEVELS sets Y7-Y10 to the unsigned levels of elements 0-31, 32-63,
+// 64-95, 96-127 of half h, lane-major. Clobbers Y3, Y4, Y11.
+
+// Q6LMPROD adds the scaled (u-32)*q lane sums of levels v (activations at
+// aoff(DI), scale pair at soff(SP)) to acc. Clobbers Y2, Y3.
+
+// Q6LMPROD0 is Q6LMPROD into a cleared acc.
+
+	Q6LMLEVELS(0)
+	Q6LMPROD0(Y7, 32, 32, Y5)
+	Q6LMPROD0(Y8, 64, 36, Y6)
+	Q6LMPROD(Y9, 96, 40, Y5)
+	Q6LMPROD(Y10, 128, 44, Y6)
+	Q6LMLEVELS(1)
+	Q6LMPROD(Y7, 160, 48, Y5)
+	Q6LMPROD(Y8, 192, 52, Y6)
+	Q6LMPROD(Y9, 224, 56, Y5)
+	Q6LMPROD(Y10, 256, 60, Y6)
+
+	VPADDD       Y6, Y5, Y5
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X3
+	VCVTPH2PS    X3, X3
+	VMULSS       (DI), X3, X3  // d = f16(x.d) * y.d
+	VBROADCASTSS X3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y13, Y13  // sums[l] += d * aux32[l]
+
+	ADDQ $210, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q6rloop
+
+q6rend:
+	VXORPS  X9, X9, X9         // not X12: Y12 holds the nibble mask
+	VMOVUPS Y13, (SP)
+	VADDSS  0(SP), X9, X9
+	VADDSS  4(SP), X9, X9
+	VADDSS  8(SP), X9, X9
+	VADDSS  12(SP), X9, X9
+	VADDSS  16(SP), X9, X9
+	VADDSS  20(SP), X9, X9
+	VADDSS  24(SP), X9, X9
+	VADDSS  28(SP), X9, X9
+	VMOVSS  X9, (R13)
+	ADDQ    $4, R13
+	ADDQ    wstride+32(FP), R12
+	DECQ    R11
+	JNZ     q6rrow
+
+q6rall:
+	VZEROUPPER
+	RET

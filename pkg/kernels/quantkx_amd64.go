@@ -1,0 +1,53 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "github.com/llmboot/llmboot/pkg/tensor"
+
+// installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
+// kquantMatmul.
+func installKQuantAVX2() {
+	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, rows: dotQ6_KLMRowsAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+}
+
+// Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
+// the lane-major layout (laneMajorQ8K).
+
+// dotQ4_KLMAVX2 and dotQ6_KLMAVX2 are the one-row kernels: the many-row
+// ones for one weight row.
+func dotQ4_KLMAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ4_KLMRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
+
+func dotQ6_KLMAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ6_KLMRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
+
+//go:noescape
+func dotQ4_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
+func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
+func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+// quantizeQ8KLMAVX2 is quantizeQ8_K then laneMajorQ8K in one pass: dst
+// gets len(src)/256 lane-major blocks.
+//
+//go:noescape
+func quantizeQ8KLMAVX2(dst []byte, src []float32)
+
+//go:noescape
+func dotQ4_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+
+//go:noescape
+func dotQ6_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
