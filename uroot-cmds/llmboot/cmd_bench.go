@@ -384,7 +384,7 @@ func formatLoadAvg(l []float64) string {
 func benchMembw(f benchFlags, stdout io.Writer, enc *json.Encoder) error {
 	const passes = 5
 	size := int64(f.membwMiB) << 20
-	buf := make([]uint64, size/8)
+	buf := make([]float32, size/4)
 	threadCounts := []int{1}
 	if f.threads > 1 {
 		threadCounts = append(threadCounts, f.threads)
@@ -410,14 +410,16 @@ func benchMembw(f benchFlags, stdout io.Writer, enc *json.Encoder) error {
 	return nil
 }
 
-// memBandwidth sums buf on threads goroutines, passes times, and returns the
-// median and best read rate in GB/s. The buffer is written first so every
-// page is mapped before timing; each sum is checked against what was
-// written, which also keeps the compiler from dropping the reads.
-func memBandwidth(buf []uint64, threads, passes int) (median, best float64, err error) {
-	split := func(fn func(part []uint64) uint64) uint64 {
+// memBandwidth reads buf on threads goroutines, passes times, with the
+// kernels' vector dot product (so the rate is what SIMD loads get, not a
+// scalar loop's), and returns the median and best read rate in GB/s. The
+// buffer is written first so every page is mapped before timing; each pass
+// is checked against the sum of squares written, which also keeps the
+// reads from being dropped.
+func memBandwidth(buf []float32, threads, passes int) (median, best float64, err error) {
+	split := func(fn func(part []float32) float64) float64 {
 		var wg sync.WaitGroup
-		sums := make([]uint64, threads)
+		sums := make([]float64, threads)
 		for i := 0; i < threads; i++ {
 			lo, hi := i*len(buf)/threads, (i+1)*len(buf)/threads
 			wg.Add(1)
@@ -427,47 +429,43 @@ func memBandwidth(buf []uint64, threads, passes int) (median, best float64, err 
 			}()
 		}
 		wg.Wait()
-		var s uint64
+		var s float64
 		for _, x := range sums {
 			s += x
 		}
 		return s
 	}
-	want := split(func(part []uint64) uint64 {
-		var s uint64
+	want := split(func(part []float32) float64 {
+		var s float64
 		for i := range part {
-			part[i] = uint64(i)
-			s += uint64(i)
+			part[i] = float32(i % 8)
+			s += float64(i%8) * float64(i%8)
 		}
 		return s
 	})
 	rates := make([]float64, passes)
 	for p := range rates {
 		t0 := time.Now()
-		got := split(sumWords)
-		rates[p] = float64(len(buf)*8) / time.Since(t0).Seconds() / 1e9
+		got := split(sumSquares)
+		rates[p] = float64(len(buf)*4) / time.Since(t0).Seconds() / 1e9
 		if got != want {
-			return 0, 0, fmt.Errorf("membw: summed %d, wrote %d: memory or scheduler trouble", got, want)
+			return 0, 0, fmt.Errorf("membw: read a sum of squares of %g, wrote %g: memory or scheduler trouble", got, want)
 		}
 	}
 	sort.Float64s(rates)
 	return rates[len(rates)/2], rates[len(rates)-1], nil
 }
 
-// sumWords adds up b with four independent accumulators, so the loop is
-// limited by loads rather than by the add latency.
-func sumWords(b []uint64) uint64 {
-	var s0, s1, s2, s3 uint64
-	for len(b) >= 8 {
-		c := b[:8:8]
-		s0 += c[0] + c[4]
-		s1 += c[1] + c[5]
-		s2 += c[2] + c[6]
-		s3 += c[3] + c[7]
-		b = b[8:]
+// sumSquares is the sum of b[i]^2 by kernels.Dot in chunks of 256 Ki
+// floats: with values 0..7 every partial sum is an integer below 2^24, so
+// the result is exact whatever order the kernel adds in.
+func sumSquares(b []float32) float64 {
+	const chunk = 256 << 10
+	var s float64
+	for len(b) > 0 {
+		c := b[:min(chunk, len(b))]
+		s += float64(kernels.Dot(c, c))
+		b = b[len(c):]
 	}
-	for _, x := range b {
-		s0 += x
-	}
-	return s0 + s1 + s2 + s3
+	return s
 }

@@ -206,7 +206,13 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("summarize(%v) = %g %g %g %g %g", c.xs, mean, med, lo, hi, sd)
 		}
 	}
-	if s := sumWords([]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}); s != 66 {
-		t.Errorf("sumWords = %d, want 66", s)
+	b := make([]float32, 3<<18+5)
+	var want float64
+	for i := range b {
+		b[i] = float32(i % 8)
+		want += float64(i%8) * float64(i%8)
+	}
+	if s := sumSquares(b); s != want {
+		t.Errorf("sumSquares = %g, want %g", s, want)
 	}
 }
