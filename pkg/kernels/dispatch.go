@@ -118,6 +118,7 @@ func init() {
 func usePath(p Path) {
 	typeKernels = genericKernels
 	dot4Kernels = [len(typeKernels)]func(int, []byte, int, []byte, *[4]float32){}
+	batchKernels = [len(typeKernels)]*batchKernel{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

@@ -49,6 +49,8 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
+	t[tensor.F16].quantize = quantizeF16Vec
+	installBatchKernels()
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2

@@ -42,11 +42,12 @@ type Pool struct {
 	panicValue any
 
 	// MatMul's state, kept here so a call allocates nothing.
-	scratch []byte // converted activations
-	mm      matmulJob
-	mmQuant func(lo, hi int)
-	mmRows  func(lo, hi int)
-	mmQuads func(lo, hi int)
+	scratch  []byte    // converted activations
+	scratchF []float32 // the batch kernel's prep data
+	mm       matmulJob
+	mmQuant  func(lo, hi int)
+	mmRows   func(lo, hi int)
+	mmQuads  func(lo, hi int)
 }
 
 type poolJob struct {
@@ -259,6 +260,9 @@ type matmulJob struct {
 	xa        []byte
 	batch, ab int
 	rowBytes  int
+	bk        *batchKernel // nil below a batch of 2
+	xf        []float32    // bk's prep data, fb floats per activation row
+	fb        int
 }
 
 func (p *Pool) matmulQuantize(lo, hi int) {
@@ -266,6 +270,9 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 	cols := j.m.Cols
 	for b := lo; b < hi; b++ {
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
+		if j.fb > 0 {
+			j.bk.prep(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab])
+		}
 	}
 }
 
@@ -276,6 +283,9 @@ func (p *Pool) matmulRows(lo, hi int) {
 	j := &p.mm
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
 	dot := j.k.dot
+	if j.bk != nil {
+		lo = j.bk.rows(j, lo, hi)
+	}
 	if dot4 := j.dot4; dot4 != nil {
 		// Four rows at a time; their bytes stay in L1 across the batch.
 		var r4 [4]float32
@@ -329,12 +339,21 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
+	if bk := batchKernels[m.Type]; bk != nil && batch >= 2 {
+		p.mm.bk = bk
+		if p.mm.fb = bk.prepLen(m.Cols); p.mm.fb > 0 {
+			if need := batch * p.mm.fb; cap(p.scratchF) < need {
+				p.scratchF = make([]float32, need)
+			}
+			p.mm.xf = p.scratchF[:batch*p.mm.fb]
+		}
+	}
 	if len(m.Data)*batch < parallelMinBytes {
 		p.matmulQuantize(0, batch)
 		p.matmulRows(0, m.Rows)
 	} else {
 		p.Parallel(batch, p.mmQuant)
-		if p.mm.dot4 != nil {
+		if p.mm.dot4 != nil || p.mm.bk != nil {
 			p.Parallel((m.Rows+3)/4, p.mmQuads) // chunks of whole row quads
 		} else {
 			p.Parallel(m.Rows, p.mmRows)

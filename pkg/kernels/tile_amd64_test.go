@@ -1,0 +1,225 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// tileOperands builds the operands of a quantized tile test: rows weight
+// rows of nb blocks of typ, stored row-major or interleaved by row quads
+// (block k of rows 4q..4q+3 side by side), and T activation rows of nb
+// Q8_0 blocks aStride bytes apart with their float32 scales.
+type tileOperands struct {
+	w                      []byte
+	rowStride, blockStride int
+	rowBase                func(r int) int // offset of row r's first block
+	a                      []byte
+	aStride                int
+	sc                     []float32
+}
+
+func makeTileOperands(t *testing.T, r *rand.Rand, typ tensor.Type, rows, nb, T int, interleaved bool) tileOperands {
+	t.Helper()
+	n, bb := nb*qk32, typ.BlockBytes()
+	rowData := make([][]byte, rows)
+	for i := range rowData {
+		rowData[i] = encode(t, typ, randRow(r, n, i))
+	}
+	var o tileOperands
+	if interleaved {
+		quads := (rows + 3) / 4
+		o.w = make([]byte, quads*4*nb*bb)
+		for i, rd := range rowData {
+			for k := 0; k < nb; k++ {
+				copy(o.w[((i/4)*nb+k)*4*bb+(i%4)*bb:], rd[k*bb:(k+1)*bb])
+			}
+		}
+		o.rowStride, o.blockStride = bb, 4*bb
+		o.rowBase = func(i int) int { return (i/4)*4*nb*bb + (i%4)*bb }
+	} else {
+		for _, rd := range rowData {
+			o.w = append(o.w, rd...)
+		}
+		o.rowStride, o.blockStride = nb*bb, bb
+		o.rowBase = func(i int) int { return i * nb * bb }
+	}
+	ab := nb * q8_0Bytes
+	o.aStride = ab + 34*(T%2) // odd token counts get padded rows
+	o.a = make([]byte, T*o.aStride)
+	o.sc = make([]float32, T*nb)
+	for i := 0; i < T; i++ {
+		if err := QuantizeActivations(tensor.Q8_0, o.a[i*o.aStride:i*o.aStride+ab], randRow(r, n, i+2)); err != nil {
+			t.Fatal(err)
+		}
+		prepQ8_0Scales(o.sc[i*nb:(i+1)*nb], o.a[i*o.aStride:])
+	}
+	return o
+}
+
+// TestTileKernelsMatchScalar holds every quantized tile kernel to its
+// scalar twin bit for bit: both weight layouts, tiles starting at every
+// row of a quad, 1 to 67 blocks.
+func TestTileKernelsMatchScalar(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct {
+		typ   tensor.Type
+		tiles []qTile
+	}{{tensor.Q8_0, tilesQ8_0}, {tensor.Q4_0, tilesQ4_0}} {
+		for _, s := range c.tiles {
+			for _, nb := range []int{1, 2, 3, 8, 67} {
+				for _, inter := range []bool{false, true} {
+					const rows = 8
+					o := makeTileOperands(t, r, c.typ, rows, nb, s.T, inter)
+					for lo := 0; lo+s.R <= rows; lo++ {
+						if inter && lo%4+s.R > 4 {
+							continue // a tile's rows lie in one quad there
+						}
+						outStride := s.R + 3
+						got := make([]float32, s.T*outStride)
+						want := make([]float32, s.T*outStride)
+						w := o.w[o.rowBase(lo):]
+						s.kern(nb, &w[0], o.rowStride, o.blockStride, &o.a[0], o.aStride, &o.sc[0], 4*nb, &got[0], 4*outStride)
+						tileQRef(c.typ, s.R, s.T, nb, w, o.rowStride, o.blockStride, o.a, o.aStride, want, outStride)
+						for i := range want {
+							if !sameFloat(got[i], want[i]) {
+								t.Fatalf("%s %dx%d nb=%d interleaved=%v rows %d..: out[%d] = %g, scalar %g", c.typ, s.R, s.T, nb, inter, lo, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTileF16 holds tileF16x4x3AVX2 to the generic F16 dot product within
+// floatDotTolerance.
+func TestTileF16(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	const R, T = 4, 3
+	for _, n := range []int{8, 24, 512, 4096} {
+		rb := 2 * n
+		w := make([]byte, 0, R*rb)
+		for i := 0; i < R; i++ {
+			w = append(w, encode(t, tensor.F16, randRow(r, n, i))...)
+		}
+		a := make([]byte, T*rb)
+		af := make([]float32, T*n)
+		for i := 0; i < T; i++ {
+			copy(a[i*rb:], encode(t, tensor.F16, randRow(r, n, i+1)))
+			f16ToF32AVX2(af[i*n:(i+1)*n], a[i*rb:])
+		}
+		out := make([]float32, T*R)
+		tileF16x4x3AVX2(n, &w[0], rb, &af[0], 4*n, &out[0], 4*R)
+		for i := 0; i < R; i++ {
+			for j := 0; j < T; j++ {
+				wr, ar := w[i*rb:(i+1)*rb], a[j*rb:(j+1)*rb]
+				want := dotF16(n, wr, ar)
+				tol := floatDotTolerance(n, absDot(t, tensor.F16, n, wr, ar))
+				if d := math.Abs(float64(out[j*R+i]) - float64(want)); !(d <= tol) {
+					t.Errorf("n=%d row %d token %d: %g, generic %g: diff %g over %g", n, i, j, out[j*R+i], want, d, tol)
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeF16Vec checks the vectorised F16 conversion against
+// FP32ToFP16 on random, tiny, huge and special values.
+func TestQuantizeF16Vec(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	src := randRow(r, 1003, 2)
+	specials := []float32{0, float32(math.Copysign(0, -1)), 65504, 65520, 1e9, -1e9, 5.96e-8, 2.98e-8, 2.99e-8, 1e-10,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0xff812345), 6.1e-5, 3.0e-5}
+	copy(src[100:], specials)
+	for i := 200; i < 1003; i++ {
+		src[i] = math.Float32frombits(r.Uint32())
+	}
+	got := make([]byte, 2*len(src))
+	want := make([]byte, 2*len(src))
+	quantizeF16Vec(got, src)
+	quantizeF16(want, src)
+	for i := 0; i < len(src); i++ {
+		if got[2*i] != want[2*i] || got[2*i+1] != want[2*i+1] {
+			t.Fatalf("src[%d] = %g (%#x): %#x, FP32ToFP16 %#x", i, src[i], math.Float32bits(src[i]), uint16(got[2*i])|uint16(got[2*i+1])<<8, uint16(want[2*i])|uint16(want[2*i+1])<<8)
+		}
+	}
+}
+
+// TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
+// counts and batch sizes against VecDot (exact for the quantized types,
+// floatDotTolerance of the generic dot product for F16).
+func TestMatMulBatchKernels(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	onPath(PathAVX2, func() {
+		pools := []*Pool{NewPool(1), NewPool(3)}
+		defer func() {
+			for _, p := range pools {
+				p.Close()
+			}
+		}()
+		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
+			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}} {
+				rows, cols := shape[0], shape[1]
+				if typ != tensor.F16 && cols%32 != 0 {
+					continue
+				}
+				m := randMatrix(t, r, typ, rows, cols)
+				const maxBatch = 13
+				x := randRow(r, maxBatch*cols, 0)
+				act := make([]byte, typeBytes(t, ActivationType(typ), cols))
+				want := make([]float32, maxBatch*rows)
+				tol := make([]float64, maxBatch*rows)
+				for b := 0; b < maxBatch; b++ {
+					if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
+						t.Fatal(err)
+					}
+					for i := 0; i < rows; i++ {
+						if typ == tensor.F16 {
+							want[b*rows+i] = genericKernels[typ].dot(cols, m.Row(i), act)
+							tol[b*rows+i] = floatDotTolerance(cols, absDot(t, typ, cols, m.Row(i), act))
+						} else {
+							want[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
+						}
+					}
+				}
+				for _, p := range pools {
+					for batch := 2; batch <= maxBatch; batch++ {
+						out := make([]float32, batch*rows)
+						if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+							t.Fatal(err)
+						}
+						what := fmt.Sprintf("%s %dx%d threads %d batch %d", typ, rows, cols, p.Threads(), batch)
+						for i, v := range out {
+							if typ == tensor.F16 {
+								if d := math.Abs(float64(v) - float64(want[i])); !(d <= tol[i]) {
+									t.Fatalf("%s: out[%d] = %g, generic %g: diff %g over %g", what, i, v, want[i], d, tol[i])
+								}
+							} else if !sameFloat(v, want[i]) {
+								t.Fatalf("%s: out[%d] = %g, VecDot %g", what, i, v, want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,79 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// BenchmarkTileKernels times the quantized tile kernels and the F16 one
+// against the four-row (dot4) and single-row kernels they replace, on one
+// thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
+// ns/rbt is nanoseconds per row-block-token (F16: per row-32 elements-token).
+func BenchmarkTileKernels(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const nb, n, T = 64, 64 * qk32, 20 // tokens: a multiple of every tile's T
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, c := range []struct {
+		typ   tensor.Type
+		tiles []qTile
+		dot4  func(n int, w []byte, stride int, a []byte, out *[4]float32)
+	}{{tensor.Q8_0, tilesQ8_0, dotQ8_0x4AVX2}, {tensor.Q4_0, tilesQ4_0, dotQ4_0x4AVX2}} {
+		o := makeTileOperands(&testing.T{}, r, c.typ, 4, nb, T, false)
+		out := make([]float32, 4*T)
+		b.Run(fmt.Sprintf("%s/dot4x1", c.typ), func(b *testing.B) {
+			var r4 [4]float32
+			for b.Loop() {
+				for t := 0; t < T; t++ {
+					c.dot4(n, o.w, o.rowStride, o.a[t*o.aStride:], &r4)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(4*nb*T), "ns/rbt")
+		})
+		for _, s := range c.tiles {
+			b.Run(fmt.Sprintf("%s/tile%dx%d", c.typ, s.R, s.T), func(b *testing.B) {
+				for b.Loop() {
+					for t := 0; t < T; t += s.T {
+						s.kern(nb, &o.w[0], o.rowStride, o.blockStride, &o.a[t*o.aStride], o.aStride, &o.sc[t*nb], 4*nb, &out[t*4], 16)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(s.R*nb*T), "ns/rbt")
+			})
+		}
+	}
+	w := make([]byte, 0, 4*2*n)
+	for i := 0; i < 4; i++ {
+		w = append(w, encode(b, tensor.F16, randRow(r, n, i))...)
+	}
+	a := make([]byte, 3*2*n)
+	af := make([]float32, 3*n)
+	for i := 0; i < 3; i++ {
+		copy(a[i*2*n:], encode(b, tensor.F16, randRow(r, n, i)))
+		f16ToF32AVX2(af[i*n:(i+1)*n], a[i*2*n:])
+	}
+	b.Run("F16/dot", func(b *testing.B) {
+		var sink float32
+		for b.Loop() {
+			for t := 0; t < 3; t++ {
+				for i := 0; i < 4; i++ {
+					sink += dotF16AVX2(n, w[i*2*n:], a[t*2*n:])
+				}
+			}
+		}
+		_ = sink
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
+	})
+	b.Run("F16/tile4x3", func(b *testing.B) {
+		out := make([]float32, 12)
+		for b.Loop() {
+			tileF16x4x3AVX2(n, &w[0], 2*n, &af[0], 4*n, &out[0], 16)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
+	})
+}
