@@ -261,7 +261,7 @@ type matmulJob struct {
 	batch, ab int
 	rowBytes  int
 	bk        *batchKernel // nil below a batch of 2
-	xf        []float32    // bk's prep data, fb floats per activation row
+	xf        []float32    // bk's prep data, fb floats per activation row (laid out as bk likes)
 	fb        int
 }
 
@@ -271,7 +271,7 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 	for b := lo; b < hi; b++ {
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
 		if j.fb > 0 {
-			j.bk.prep(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab])
+			j.bk.prep(j, b)
 		}
 	}
 }

@@ -15,9 +15,9 @@ type batchKernel struct {
 	// prepLen is how many float32s of side data prep writes per
 	// activation row of cols elements (0: no prep).
 	prepLen func(cols int) int
-	// prep writes the side data of one activation row (xa: the row as
-	// ActivationType gives it) into dst.
-	prep func(dst []float32, xa []byte)
+	// prep writes the side data of activation row b (converted, in j.xa)
+	// into j.xf, which holds j.fb*j.batch floats.
+	prep func(j *matmulJob, b int)
 	// rows computes the outputs of weight rows [lo, lo+n) for the whole
 	// batch, n as large as its tiles allow (at most hi-lo), and returns
 	// lo+n: the rows from there to hi are left to the single-row kernels.
@@ -28,11 +28,13 @@ type batchKernel struct {
 // (nil: MatMul runs the row kernels per token).
 var batchKernels [len(typeKernels)]*batchKernel
 
-// prepQ8_0Scales writes the f16 scales of a Q8_0 activation row's blocks
-// as float32 (exactly), one per block.
-func prepQ8_0Scales(dst []float32, xa []byte) {
-	for i := range dst {
-		dst[i] = FP16ToFP32(binary.LittleEndian.Uint16(xa[i*q8_0Bytes:]))
+// prepQ8_0Scales writes the f16 scales of Q8_0 activation row b's blocks
+// as float32 (exactly): block k's to j.xf[k*j.batch+b], so that a block's
+// scales of consecutive tokens are adjacent.
+func prepQ8_0Scales(j *matmulJob, b int) {
+	xa := j.xa[b*j.ab : (b+1)*j.ab]
+	for k := 0; k < j.fb; k++ {
+		j.xf[k*j.batch+b] = FP16ToFP32(binary.LittleEndian.Uint16(xa[k*q8_0Bytes:]))
 	}
 }
 

@@ -21,8 +21,9 @@
 // k*blockStride: row-major rows have rowStride = row bytes and blockStride
 // = block bytes; rows stored interleaved by quads have rowStride = block
 // bytes and blockStride = 4 * block bytes. Activation row t starts at a +
-// t*aStride (Q8_0 blocks, 34 bytes each), its blocks' scales as float32 at
-// sc + t*scStride (4 bytes apart). Result (r, t) goes to out + t*outStride
+// t*aStride (Q8_0 blocks, 34 bytes each), the scale of its block k as
+// float32 at sc + 4*t + k*scBlock (the tokens' scales of a block side by
+// side). Result (r, t) goes to out + t*outStride
 // + 4*r.
 
 DATA tileOnes<>+0(SB)/8, $0x0001000100010001
@@ -53,9 +54,9 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 // Registers of the quantized tiles: Y15 int16 ones, Y14 the decoded weight
 // block w, Y13 |w|, Y12 the weight scale (eight copies), Y10/Y11 scratch,
 // Y0-Y9 accumulators. SI: block k of row 0; R11 rowStride, R12 3*rowStride,
-// R13 blockStride; DI: activation block k of token 0 (scale stripped: the
-// Q8_0 bytes at DI+2), BX aStride, DX 3*aStride; R8: scale k of token 0, R9
-// scStride, R10 3*scStride; CX blocks left.
+// R13 blockStride; DI: activation block k of token 0 (its bytes at DI+2),
+// BX aStride, DX 3*aStride; R8: scale k of token 0, R9 scBlock; CX blocks
+// left.
 
 // DECQ8(scale, qs): the Q8_0 weight block at scale/qs into Y14, Y13, Y12.
 #define DECQ8(scale, qs) \
@@ -89,10 +90,10 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 
 // Token t's block and scale, t = 0..4.
 #define QT0(acc) QDOT(2(DI), (R8), acc)
-#define QT1(acc) QDOT(2(DI)(BX*1), (R8)(R9*1), acc)
-#define QT2(acc) QDOT(2(DI)(BX*2), (R8)(R9*2), acc)
-#define QT3(acc) QDOT(2(DI)(DX*1), (R8)(R10*1), acc)
-#define QT4(acc) QDOT(2(DI)(BX*4), (R8)(R9*4), acc)
+#define QT1(acc) QDOT(2(DI)(BX*1), 4(R8), acc)
+#define QT2(acc) QDOT(2(DI)(BX*2), 8(R8), acc)
+#define QT3(acc) QDOT(2(DI)(DX*1), 12(R8), acc)
+#define QT4(acc) QDOT(2(DI)(BX*4), 16(R8), acc)
 
 // HSUMR(acc, xacc, dst) adds acc's lanes in hsum_float_8's order, as
 // HSUM8, and stores the float at dst. Clobbers X10.
@@ -113,10 +114,9 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 	MOVQ a+32(FP), DI; \
 	MOVQ aStride+40(FP), BX; \
 	MOVQ sc+48(FP), R8; \
-	MOVQ scStride+56(FP), R9; \
+	MOVQ scBlock+56(FP), R9; \
 	LEAQ (R11)(R11*2), R12; \
 	LEAQ (BX)(BX*2), DX; \
-	LEAQ (R9)(R9*2), R10; \
 	VMOVDQU tileOnes<>(SB), Y15; \
 	VXORPS Y0, Y0, Y0; \
 	VXORPS Y1, Y1, Y1; \
@@ -132,7 +132,7 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 #define QNEXT \
 	ADDQ R13, SI; \
 	ADDQ $34, DI; \
-	ADDQ $4, R8; \
+	ADDQ R9, R8; \
 	DECQ CX
 
 // QOUT: AX = out, BX = outStride, DX = 3*outStride.
@@ -153,7 +153,7 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 	HSUMR(Y6, X6, 4(AX)(BX*2)); \
 	HSUMR(Y7, X7, 4(AX)(DX*1))
 
-// func tileQ8_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ8_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ8_0x2x4AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -178,7 +178,7 @@ q8t24done:
 	VZEROUPPER
 	RET
 
-// func tileQ4_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ4_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ4_0x2x4AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -215,7 +215,7 @@ q4t24done:
 	HSUMR(Y6, X6, 12(AX)); \
 	HSUMR(Y7, X7, 12(AX)(BX*1))
 
-// func tileQ8_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ8_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ8_0x4x2AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -242,7 +242,7 @@ q8t42done:
 	VZEROUPPER
 	RET
 
-// func tileQ4_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ4_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ4_0x4x2AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -283,7 +283,7 @@ q4t42done:
 	HSUMR(Y8, X8, 4(AX)(DX*1)); \
 	HSUMR(Y9, X9, 4(AX)(BX*4))
 
-// func tileQ8_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ8_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ8_0x2x5AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -310,7 +310,7 @@ q8t25done:
 	VZEROUPPER
 	RET
 
-// func tileQ4_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scStride int, out *float32, outStride int)
+// func tileQ4_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQ4_0x2x5AVX2(SB), NOSPLIT, $0-80
 	QSETUP
 	TESTQ CX, CX
@@ -334,6 +334,126 @@ q4t25loop:
 
 q4t25done:
 	STORE2x5
+	VZEROUPPER
+	RET
+
+// The split tile: 2 rows x 4 tokens of signed weight bytes (Q8_0's, or
+// Q4_0's expanded by expandQ4_0AVX2) whose f16 scales lie elsewhere: byte
+// block k of row r at wq + r*qRow + k*qBlock, its scale at wd + r*dRow +
+// k*dBlock. The four tokens' scales of a block are adjacent (as the
+// quantized tiles' sc), so each row's four d = f16(w.d) * f16(a.d) come
+// from one multiply, kept on the stack for the token steps to broadcast;
+// the arithmetic per output is the other tiles' (and the generic code's).
+// Registers as there, with R10 the scale pointer, R12 dRow, AX dBlock.
+
+// QDOTS(qs, d, acc): QDOT with the block scale d already computed (on
+// the stack).
+#define QDOTS(qs, d, acc) \
+	VMOVDQU      qs, Y10; \
+	VPSIGNB      Y14, Y10, Y10; \
+	VPMADDUBSW   Y10, Y13, Y10; \
+	VPMADDWD     Y15, Y10, Y10; \
+	VCVTDQ2PS    Y10, Y10; \
+	VBROADCASTSS d, Y11; \
+	VFMADD231PS  Y10, Y11, acc
+
+// func tileQSplit2x4AVX2(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
+TEXT ·tileQSplit2x4AVX2(SB), NOSPLIT, $32-104
+	MOVQ nb+0(FP), CX
+	MOVQ wq+8(FP), SI
+	MOVQ qRow+16(FP), R11
+	MOVQ qBlock+24(FP), R13
+	MOVQ wd+32(FP), R10
+	MOVQ dRow+40(FP), R12
+	MOVQ dBlock+48(FP), AX
+	MOVQ a+56(FP), DI
+	MOVQ aStride+64(FP), BX
+	MOVQ sc+72(FP), R8
+	MOVQ scBlock+80(FP), R9
+	LEAQ (BX)(BX*2), DX
+	VMOVDQU tileOnes<>(SB), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JZ    qs24done
+
+qs24loop:
+	VPBROADCASTW (R10), X8
+	VPBROADCASTW (R10)(R12*1), X9
+	VCVTPH2PS    X8, X8
+	VCVTPH2PS    X9, X9
+	VMULPS       (R8), X8, X8
+	VMULPS       (R8), X9, X9
+	VMOVUPS      X8, 0(SP)
+	VMOVUPS      X9, 16(SP)
+	VMOVDQU      (SI), Y14
+	VPABSB       Y14, Y13
+	QDOTS(2(DI), 0(SP), Y0)
+	QDOTS(2(DI)(BX*1), 4(SP), Y1)
+	QDOTS(2(DI)(BX*2), 8(SP), Y2)
+	QDOTS(2(DI)(DX*1), 12(SP), Y3)
+	VMOVDQU      (SI)(R11*1), Y14
+	VPABSB       Y14, Y13
+	QDOTS(2(DI), 16(SP), Y4)
+	QDOTS(2(DI)(BX*1), 20(SP), Y5)
+	QDOTS(2(DI)(BX*2), 24(SP), Y6)
+	QDOTS(2(DI)(DX*1), 28(SP), Y7)
+	ADDQ R13, SI
+	ADDQ AX, R10
+	ADDQ $34, DI
+	ADDQ R9, R8
+	DECQ CX
+	JNZ  qs24loop
+
+qs24done:
+	MOVQ out+88(FP), AX
+	MOVQ outStride+96(FP), BX
+	LEAQ (BX)(BX*2), DX
+	HSUMR(Y0, X0, 0(AX))
+	HSUMR(Y1, X1, 0(AX)(BX*1))
+	HSUMR(Y2, X2, 0(AX)(BX*2))
+	HSUMR(Y3, X3, 0(AX)(DX*1))
+	HSUMR(Y4, X4, 4(AX))
+	HSUMR(Y5, X5, 4(AX)(BX*1))
+	HSUMR(Y6, X6, 4(AX)(BX*2))
+	HSUMR(Y7, X7, 4(AX)(DX*1))
+	VZEROUPPER
+	RET
+
+// func expandQ4_0AVX2(nb int, dst *byte, src *byte, blockStride int)
+//
+// Writes the levels of nb Q4_0 blocks (block k at src + k*blockStride) as
+// signed bytes, nibble - 8, 32 per block to dst (elements 0-15 from the
+// low nibbles, 16-31 from the high ones, as dequantQ4_0 orders them).
+TEXT ·expandQ4_0AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ blockStride+24(FP), BX
+	VMOVDQU tileShift<>(SB), Y13
+	VMOVDQU tileNib<>(SB), Y14
+	VMOVDQU tileEights<>(SB), Y15
+	TESTQ CX, CX
+	JZ    x4done
+
+x4loop:
+	VBROADCASTI128 2(SI), Y0
+	VPSRLVD Y13, Y0, Y0
+	VPAND   Y14, Y0, Y0
+	VPSUBB  Y15, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ BX, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  x4loop
+
+x4done:
 	VZEROUPPER
 	RET
 

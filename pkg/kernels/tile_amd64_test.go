@@ -52,13 +52,17 @@ func makeTileOperands(t *testing.T, r *rand.Rand, typ tensor.Type, rows, nb, T i
 	ab := nb * q8_0Bytes
 	o.aStride = ab + 34*(T%2) // odd token counts get padded rows
 	o.a = make([]byte, T*o.aStride)
-	o.sc = make([]float32, T*nb)
 	for i := 0; i < T; i++ {
 		if err := QuantizeActivations(tensor.Q8_0, o.a[i*o.aStride:i*o.aStride+ab], randRow(r, n, i+2)); err != nil {
 			t.Fatal(err)
 		}
-		prepQ8_0Scales(o.sc[i*nb:(i+1)*nb], o.a[i*o.aStride:])
 	}
+	// The scales as MatMul's prep lays them out: block k's of the T tokens side by side.
+	j := &matmulJob{xa: o.a, ab: o.aStride, batch: T, fb: nb, xf: make([]float32, T*nb)}
+	for i := 0; i < T; i++ {
+		prepQ8_0Scales(j, i)
+	}
+	o.sc = j.xf
 	return o
 }
 
@@ -87,7 +91,7 @@ func TestTileKernelsMatchScalar(t *testing.T) {
 						got := make([]float32, s.T*outStride)
 						want := make([]float32, s.T*outStride)
 						w := o.w[o.rowBase(lo):]
-						s.kern(nb, &w[0], o.rowStride, o.blockStride, &o.a[0], o.aStride, &o.sc[0], 4*nb, &got[0], 4*outStride)
+						s.kern(nb, &w[0], o.rowStride, o.blockStride, &o.a[0], o.aStride, &o.sc[0], 4*s.T, &got[0], 4*outStride)
 						tileQRef(c.typ, s.R, s.T, nb, w, o.rowStride, o.blockStride, o.a, o.aStride, want, outStride)
 						for i := range want {
 							if !sameFloat(got[i], want[i]) {
@@ -96,6 +100,64 @@ func TestTileKernelsMatchScalar(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestTileSplitMatchesScalar holds tileQSplit2x4AVX2 to the scalar twin
+// bit for bit, on Q8_0 rows as they are and Q4_0 rows expanded by
+// expandQ4_0AVX2, both layouts.
+func TestTileSplitMatchesScalar(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	const R, T, rows = 2, 4, 8
+	for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0} {
+		for _, nb := range []int{1, 2, 5, 67} {
+			for _, inter := range []bool{false, true} {
+				o := makeTileOperands(t, r, typ, rows, nb, T, inter)
+				for lo := 0; lo+R <= rows; lo++ {
+					if inter && lo%4+R > 4 {
+						continue
+					}
+					w := o.w[o.rowBase(lo):]
+					wq, qRow, qBlock := &w[2], o.rowStride, o.blockStride
+					if typ == tensor.Q4_0 {
+						buf := make([]byte, R*nb*qk32)
+						for i := 0; i < R; i++ {
+							expandQ4_0AVX2(nb, &buf[i*nb*qk32], &w[i*o.rowStride], o.blockStride)
+							checkExpandQ4_0(t, buf[i*nb*qk32:(i+1)*nb*qk32], w[i*o.rowStride:], o.blockStride)
+						}
+						wq, qRow, qBlock = &buf[0], nb*qk32, qk32
+					}
+					const outStride = 5
+					got := make([]float32, T*outStride)
+					want := make([]float32, T*outStride)
+					tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &w[0], o.rowStride, o.blockStride, &o.a[0], o.aStride, &o.sc[0], 4*T, &got[0], 4*outStride)
+					tileQRef(typ, R, T, nb, w, o.rowStride, o.blockStride, o.a, o.aStride, want, outStride)
+					for i := range want {
+						if !sameFloat(got[i], want[i]) {
+							t.Fatalf("%s nb=%d interleaved=%v rows %d..: out[%d] = %g, scalar %g", typ, nb, inter, lo, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkExpandQ4_0 compares expandQ4_0AVX2's bytes with the levels of the
+// Q4_0 blocks at src (blockStride apart).
+func checkExpandQ4_0(t *testing.T, got, src []byte, blockStride int) {
+	t.Helper()
+	for k := 0; k < len(got)/qk32; k++ {
+		qs := src[k*blockStride+2 : k*blockStride+18]
+		for i := 0; i < 16; i++ {
+			lo, hi := int8(qs[i]&15)-8, int8(qs[i]>>4)-8
+			if int8(got[k*qk32+i]) != lo || int8(got[k*qk32+16+i]) != hi {
+				t.Fatalf("block %d byte %d: expanded %d, %d; want %d, %d", k, i, int8(got[k*qk32+i]), int8(got[k*qk32+16+i]), lo, hi)
 			}
 		}
 	}
