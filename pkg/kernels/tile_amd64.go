@@ -120,20 +120,20 @@ func matmulTilesQ(j *matmulJob, lo, hi int, s qTile) int {
 	return lo
 }
 
-// matmulTilesF16 runs tileF16x4x3AVX2 (j.xf holds the activations as
-// float32) as matmulTilesQ runs its tiles, for rows of a multiple of 8
-// elements.
+// matmulTilesF16 runs tileF16x2x3AVX2 (j.xf holds the activations as
+// float32) as matmulTilesQ runs its tiles, for rows of a multiple of 16
+// elements: each output is dotF16AVX2's, bit for bit.
 func matmulTilesF16(j *matmulJob, lo, hi int) int {
-	const R, T = 4, 3
+	const R, T = 2, 3
 	rows, cols, rb, ab, fb := j.m.Rows, j.m.Cols, j.rowBytes, j.ab, j.fb
-	if cols == 0 || cols%8 != 0 {
+	if cols == 0 || cols%16 != 0 {
 		return lo
 	}
 	for ; lo+R <= hi; lo += R {
 		w := j.m.Data[lo*rb : (lo+R)*rb]
 		b := 0
 		for ; b+T <= j.batch; b += T {
-			tileF16x4x3AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
+			tileF16x2x3AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
 		}
 		for ; b < j.batch; b++ {
 			a := j.xa[b*ab : (b+1)*ab]
@@ -173,7 +173,7 @@ func tileQ8_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStr
 func tileQ4_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 
 //go:noescape
-func tileF16x4x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
 
 //go:noescape
 func f16ToF32AVX2(dst []float32, src []byte)

@@ -458,22 +458,23 @@ x4done:
 	RET
 
 // F16 weights against float32 activations (the F16 activation row
-// converted exactly), 4 rows x 3 tokens. Summation order: element i of
-// the row is fused into lane i mod 8 of the (row, token) accumulator, in
-// increasing i (one fused multiply-add per element, float32), and the
-// eight lanes are added at the end in hsum_float_8's order. n must be a
-// multiple of 8. Y12-Y14 hold the three tokens' eight floats, Y15 a row's
-// eight weights converted; row r, token t accumulates in Y(3r+t).
+// converted, exactly), 2 rows x 3 tokens, in dotF16AVX2's order, so each
+// output has its bits: element i of a row is fused into lane i mod 16 of
+// the (row, token) sum (lanes 0-7 and 8-15 in two accumulators), in
+// increasing i, then lanes i and i+8 are added and the eight sums added
+// in hsum_float_8's order. n must be a multiple of 16 (dotF16AVX2's tail
+// is not repeated here). Y12-Y14 hold the three tokens' eight floats, Y15
+// a row's eight weights converted; row r, token t accumulates lanes 0-7
+// in Y(3r+t) and lanes 8-15 in Y(6+3r+t).
 //
-// func tileF16x4x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
-TEXT ·tileF16x4x3AVX2(SB), NOSPLIT, $0-56
+// func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+TEXT ·tileF16x2x3AVX2(SB), NOSPLIT, $0-56
 	MOVQ n+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ rowStride+16(FP), R11
 	MOVQ a+24(FP), DI
 	MOVQ aStride+32(FP), BX
-	LEAQ (R11)(R11*2), R12
-	SHRQ $3, CX
+	SHRQ $4, CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -487,9 +488,9 @@ TEXT ·tileF16x4x3AVX2(SB), NOSPLIT, $0-56
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 	TESTQ CX, CX
-	JZ    f16t43done
+	JZ    f16t23done
 
-f16t43loop:
+f16t23loop:
 	VMOVUPS     (DI), Y12
 	VMOVUPS     (DI)(BX*1), Y13
 	VMOVUPS     (DI)(BX*2), Y14
@@ -501,35 +502,37 @@ f16t43loop:
 	VFMADD231PS Y12, Y15, Y3
 	VFMADD231PS Y13, Y15, Y4
 	VFMADD231PS Y14, Y15, Y5
-	VCVTPH2PS   (SI)(R11*2), Y15
+	VMOVUPS     32(DI), Y12
+	VMOVUPS     32(DI)(BX*1), Y13
+	VMOVUPS     32(DI)(BX*2), Y14
+	VCVTPH2PS   16(SI), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
 	VFMADD231PS Y14, Y15, Y8
-	VCVTPH2PS   (SI)(R12*1), Y15
+	VCVTPH2PS   16(SI)(R11*1), Y15
 	VFMADD231PS Y12, Y15, Y9
 	VFMADD231PS Y13, Y15, Y10
 	VFMADD231PS Y14, Y15, Y11
-	ADDQ $16, SI
-	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $64, DI
 	DECQ CX
-	JNZ  f16t43loop
+	JNZ  f16t23loop
 
-f16t43done:
+f16t23done:
+	VADDPS Y6, Y0, Y0
+	VADDPS Y7, Y1, Y1
+	VADDPS Y8, Y2, Y2
+	VADDPS Y9, Y3, Y3
+	VADDPS Y10, Y4, Y4
+	VADDPS Y11, Y5, Y5
 	MOVQ out+40(FP), AX
 	MOVQ outStride+48(FP), BX
-	VMOVAPS Y10, Y13 // HSUMR clobbers X10
 	HSUMR(Y0, X0, 0(AX))
 	HSUMR(Y1, X1, 0(AX)(BX*1))
 	HSUMR(Y2, X2, 0(AX)(BX*2))
 	HSUMR(Y3, X3, 4(AX))
 	HSUMR(Y4, X4, 4(AX)(BX*1))
 	HSUMR(Y5, X5, 4(AX)(BX*2))
-	HSUMR(Y6, X6, 8(AX))
-	HSUMR(Y7, X7, 8(AX)(BX*1))
-	HSUMR(Y8, X8, 8(AX)(BX*2))
-	HSUMR(Y9, X9, 12(AX))
-	HSUMR(Y13, X13, 12(AX)(BX*1))
-	HSUMR(Y11, X11, 12(AX)(BX*2))
 	VZEROUPPER
 	RET
 
