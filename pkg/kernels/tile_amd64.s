@@ -3,28 +3,28 @@
 #include "textflag.h"
 
 // Tiled matrix-matrix kernels for MatMul's batches: R weight rows against
-// T activation rows (tokens) at once, R*T accumulators in registers. Each
-// weight block is loaded and decoded once per tile and used for T tokens.
+// T activation rows (tokens) at once, R*T accumulators in registers, each
+// weight block loaded and decoded once per tile and used for T tokens.
 //
-// Q4_0 and Q8_0 weights against Q8_0 activations share one inner step per
-// (row, token, block): the weight block is decoded to signed bytes w (Q4_0:
-// nibble - 8), then as in dotQ8_0AVX2 the pairs |w| * (a * sign(w)) are
-// summed by vpmaddubsw and vpmaddwd into eight int32 lanes (lane l:
-// elements 4l..4l+3), converted to float32 and added with one fused
-// multiply-add, acc = fma(d, sum, acc), d = f16(w.d) * f16(a.d) rounded to
-// float32. Integer sums are exact however they are formed, so every
-// output gets the single-row kernels' (and the generic code's) bits; the
-// lanes are added at the end in hsum_float_8's order. As for dotQ8_0AVX2,
-// activation bytes must lie in [-127, 127] (vpsignb of -128).
+// Q4_0 and Q8_0 weights against Q8_0 activations share one kernel,
+// tileQSplit2x4AVX2: the weights as signed bytes w (Q8_0's own; Q4_0's
+// nibble - 8, expanded once per batch by expandQ4_0AVX2), and as in
+// dotQ8_0AVX2 the pairs |w| * (a * sign(w)) are summed by vpmaddubsw and
+// vpmaddwd into eight int32 lanes (lane l: elements 4l..4l+3), converted
+// to float32 and added with one fused multiply-add, acc = fma(d, sum,
+// acc), d = f16(w.d) * f16(a.d) rounded to float32 (the product of two
+// halves is exact in float32, so the order of its factors is free). Integer
+// sums are exact however they are formed, so every output gets the
+// single-row kernels' (and the generic code's) bits; the lanes are added
+// at the end in hsum_float_8's order. As for dotQ8_0AVX2, activation
+// bytes must lie in [-127, 127] (vpsignb of -128); any weight byte is
+// exact.
 //
-// Weight addressing: block k of row r starts at w + r*rowStride +
-// k*blockStride: row-major rows have rowStride = row bytes and blockStride
-// = block bytes; rows stored interleaved by quads have rowStride = block
-// bytes and blockStride = 4 * block bytes. Activation row t starts at a +
-// t*aStride (Q8_0 blocks, 34 bytes each), the scale of its block k as
-// float32 at sc + 4*t + k*scBlock (the tokens' scales of a block side by
-// side). Result (r, t) goes to out + t*outStride
-// + 4*r.
+// Weight addressing: block k of row r at base + r*rowStride +
+// k*blockStride. Row-major rows have rowStride = row bytes, blockStride =
+// block bytes; rows stored interleaved by quads (block k of rows 4q..4q+3
+// side by side) have rowStride = block bytes, blockStride = 4 * block
+// bytes. Result (r, t) goes to out + t*outStride + 4*r.
 
 DATA tileOnes<>+0(SB)/8, $0x0001000100010001
 DATA tileOnes<>+8(SB)/8, $0x0001000100010001
@@ -51,50 +51,6 @@ DATA tileShift<>+16(SB)/8, $0x0000000400000004
 DATA tileShift<>+24(SB)/8, $0x0000000400000004
 GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 
-// Registers of the quantized tiles: Y15 int16 ones, Y14 the decoded weight
-// block w, Y13 |w|, Y12 the weight scale (eight copies), Y10/Y11 scratch,
-// Y0-Y9 accumulators. SI: block k of row 0; R11 rowStride, R12 3*rowStride,
-// R13 blockStride; DI: activation block k of token 0 (its bytes at DI+2),
-// BX aStride, DX 3*aStride; R8: scale k of token 0, R9 scBlock; CX blocks
-// left.
-
-// DECQ8(scale, qs): the Q8_0 weight block at scale/qs into Y14, Y13, Y12.
-#define DECQ8(scale, qs) \
-	VMOVDQU      qs, Y14; \
-	VPABSB       Y14, Y13; \
-	VPBROADCASTW scale, X12; \
-	VCVTPH2PS    X12, Y12
-
-// DECQ4(scale, qs): the Q4_0 weight block: bytes 0-15 low nibbles, 16-31
-// high nibbles, minus 8.
-#define DECQ4(scale, qs) \
-	VBROADCASTI128 qs, Y14; \
-	VPSRLVD      tileShift<>(SB), Y14, Y14; \
-	VPAND        tileNib<>(SB), Y14, Y14; \
-	VPSUBB       tileEights<>(SB), Y14, Y14; \
-	VPABSB       Y14, Y13; \
-	VPBROADCASTW scale, X12; \
-	VCVTPH2PS    X12, Y12
-
-// QDOT(qs, sc, acc): one token's block (bytes at qs, float32 scale at sc)
-// against the decoded weight block into acc.
-#define QDOT(qs, sc, acc) \
-	VMOVDQU      qs, Y10; \
-	VPSIGNB      Y14, Y10, Y10; \
-	VPMADDUBSW   Y10, Y13, Y10; \
-	VPMADDWD     Y15, Y10, Y10; \
-	VCVTDQ2PS    Y10, Y10; \
-	VBROADCASTSS sc, Y11; \
-	VMULPS       Y12, Y11, Y11; \
-	VFMADD231PS  Y10, Y11, acc
-
-// Token t's block and scale, t = 0..4.
-#define QT0(acc) QDOT(2(DI), (R8), acc)
-#define QT1(acc) QDOT(2(DI)(BX*1), 4(R8), acc)
-#define QT2(acc) QDOT(2(DI)(BX*2), 8(R8), acc)
-#define QT3(acc) QDOT(2(DI)(DX*1), 12(R8), acc)
-#define QT4(acc) QDOT(2(DI)(BX*4), 16(R8), acc)
-
 // HSUMR(acc, xacc, dst) adds acc's lanes in hsum_float_8's order, as
 // HSUM8, and stores the float at dst. Clobbers X10.
 #define HSUMR(acc, xacc, dst) \
@@ -105,237 +61,6 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 	VMOVSHDUP    xacc, X10; \
 	VADDSS       X10, xacc, xacc; \
 	VMOVSS       xacc, dst
-
-#define QSETUP \
-	MOVQ nb+0(FP), CX; \
-	MOVQ w+8(FP), SI; \
-	MOVQ rowStride+16(FP), R11; \
-	MOVQ blockStride+24(FP), R13; \
-	MOVQ a+32(FP), DI; \
-	MOVQ aStride+40(FP), BX; \
-	MOVQ sc+48(FP), R8; \
-	MOVQ scBlock+56(FP), R9; \
-	LEAQ (R11)(R11*2), R12; \
-	LEAQ (BX)(BX*2), DX; \
-	VMOVDQU tileOnes<>(SB), Y15; \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS Y1, Y1, Y1; \
-	VXORPS Y2, Y2, Y2; \
-	VXORPS Y3, Y3, Y3; \
-	VXORPS Y4, Y4, Y4; \
-	VXORPS Y5, Y5, Y5; \
-	VXORPS Y6, Y6, Y6; \
-	VXORPS Y7, Y7, Y7; \
-	VXORPS Y8, Y8, Y8; \
-	VXORPS Y9, Y9, Y9
-
-#define QNEXT \
-	ADDQ R13, SI; \
-	ADDQ $34, DI; \
-	ADDQ R9, R8; \
-	DECQ CX
-
-// QOUT: AX = out, BX = outStride, DX = 3*outStride.
-#define QOUT \
-	MOVQ out+64(FP), AX; \
-	MOVQ outStride+72(FP), BX; \
-	LEAQ (BX)(BX*2), DX
-
-// Stores for 2 rows x 4 tokens: row 0 in Y0-Y3, row 1 in Y4-Y7.
-#define STORE2x4 \
-	QOUT; \
-	HSUMR(Y0, X0, 0(AX)); \
-	HSUMR(Y1, X1, 0(AX)(BX*1)); \
-	HSUMR(Y2, X2, 0(AX)(BX*2)); \
-	HSUMR(Y3, X3, 0(AX)(DX*1)); \
-	HSUMR(Y4, X4, 4(AX)); \
-	HSUMR(Y5, X5, 4(AX)(BX*1)); \
-	HSUMR(Y6, X6, 4(AX)(BX*2)); \
-	HSUMR(Y7, X7, 4(AX)(DX*1))
-
-// func tileQ8_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ8_0x2x4AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q8t24done
-
-q8t24loop:
-	DECQ8((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	QT2(Y2)
-	QT3(Y3)
-	DECQ8((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y4)
-	QT1(Y5)
-	QT2(Y6)
-	QT3(Y7)
-	QNEXT
-	JNZ q8t24loop
-
-q8t24done:
-	STORE2x4
-	VZEROUPPER
-	RET
-
-// func tileQ4_0x2x4AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ4_0x2x4AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q4t24done
-
-q4t24loop:
-	DECQ4((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	QT2(Y2)
-	QT3(Y3)
-	DECQ4((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y4)
-	QT1(Y5)
-	QT2(Y6)
-	QT3(Y7)
-	QNEXT
-	JNZ q4t24loop
-
-q4t24done:
-	STORE2x4
-	VZEROUPPER
-	RET
-
-// Stores for 4 rows x 2 tokens: row r in Y(2r), Y(2r+1).
-#define STORE4x2 \
-	QOUT; \
-	HSUMR(Y0, X0, 0(AX)); \
-	HSUMR(Y1, X1, 0(AX)(BX*1)); \
-	HSUMR(Y2, X2, 4(AX)); \
-	HSUMR(Y3, X3, 4(AX)(BX*1)); \
-	HSUMR(Y4, X4, 8(AX)); \
-	HSUMR(Y5, X5, 8(AX)(BX*1)); \
-	HSUMR(Y6, X6, 12(AX)); \
-	HSUMR(Y7, X7, 12(AX)(BX*1))
-
-// func tileQ8_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ8_0x4x2AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q8t42done
-
-q8t42loop:
-	DECQ8((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	DECQ8((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y2)
-	QT1(Y3)
-	DECQ8((SI)(R11*2), 2(SI)(R11*2))
-	QT0(Y4)
-	QT1(Y5)
-	DECQ8((SI)(R12*1), 2(SI)(R12*1))
-	QT0(Y6)
-	QT1(Y7)
-	QNEXT
-	JNZ q8t42loop
-
-q8t42done:
-	STORE4x2
-	VZEROUPPER
-	RET
-
-// func tileQ4_0x4x2AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ4_0x4x2AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q4t42done
-
-q4t42loop:
-	DECQ4((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	DECQ4((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y2)
-	QT1(Y3)
-	DECQ4((SI)(R11*2), 2(SI)(R11*2))
-	QT0(Y4)
-	QT1(Y5)
-	DECQ4((SI)(R12*1), 2(SI)(R12*1))
-	QT0(Y6)
-	QT1(Y7)
-	QNEXT
-	JNZ q4t42loop
-
-q4t42done:
-	STORE4x2
-	VZEROUPPER
-	RET
-
-// Stores for 2 rows x 5 tokens: row 0 in Y0-Y4, row 1 in Y5-Y9.
-#define STORE2x5 \
-	QOUT; \
-	HSUMR(Y0, X0, 0(AX)); \
-	HSUMR(Y1, X1, 0(AX)(BX*1)); \
-	HSUMR(Y2, X2, 0(AX)(BX*2)); \
-	HSUMR(Y3, X3, 0(AX)(DX*1)); \
-	HSUMR(Y4, X4, 0(AX)(BX*4)); \
-	HSUMR(Y5, X5, 4(AX)); \
-	HSUMR(Y6, X6, 4(AX)(BX*1)); \
-	HSUMR(Y7, X7, 4(AX)(BX*2)); \
-	HSUMR(Y8, X8, 4(AX)(DX*1)); \
-	HSUMR(Y9, X9, 4(AX)(BX*4))
-
-// func tileQ8_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ8_0x2x5AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q8t25done
-
-q8t25loop:
-	DECQ8((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	QT2(Y2)
-	QT3(Y3)
-	QT4(Y4)
-	DECQ8((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y5)
-	QT1(Y6)
-	QT2(Y7)
-	QT3(Y8)
-	QT4(Y9)
-	QNEXT
-	JNZ q8t25loop
-
-q8t25done:
-	STORE2x5
-	VZEROUPPER
-	RET
-
-// func tileQ4_0x2x5AVX2(nb int, w *byte, rowStride, blockStride int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
-TEXT ·tileQ4_0x2x5AVX2(SB), NOSPLIT, $0-80
-	QSETUP
-	TESTQ CX, CX
-	JZ    q4t25done
-
-q4t25loop:
-	DECQ4((SI), 2(SI))
-	QT0(Y0)
-	QT1(Y1)
-	QT2(Y2)
-	QT3(Y3)
-	QT4(Y4)
-	DECQ4((SI)(R11*1), 2(SI)(R11*1))
-	QT0(Y5)
-	QT1(Y6)
-	QT2(Y7)
-	QT3(Y8)
-	QT4(Y9)
-	QNEXT
-	JNZ q4t25loop
-
-q4t25done:
-	STORE2x5
-	VZEROUPPER
-	RET
 
 // The split tile: 2 rows x 4 tokens of signed weight bytes (Q8_0's, or
 // Q4_0's expanded by expandQ4_0AVX2) whose f16 scales lie elsewhere: byte

@@ -23,7 +23,7 @@ type tileOperands struct {
 	sc                     []float32
 }
 
-func makeTileOperands(t *testing.T, r *rand.Rand, typ tensor.Type, rows, nb, T int, interleaved bool) tileOperands {
+func makeTileOperands(t testing.TB, r *rand.Rand, typ tensor.Type, rows, nb, T int, interleaved bool) tileOperands {
 	t.Helper()
 	n, bb := nb*qk32, typ.BlockBytes()
 	rowData := make([][]byte, rows)
@@ -65,41 +65,21 @@ func makeTileOperands(t *testing.T, r *rand.Rand, typ tensor.Type, rows, nb, T i
 	return o
 }
 
-// TestTileKernelsMatchScalar holds every quantized tile kernel to its
-// scalar twin bit for bit: both weight layouts, tiles starting at every
-// row of a quad, 1 to 67 blocks.
-func TestTileKernelsMatchScalar(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("no AVX2")
-	}
-	r := rand.New(rand.NewPCG(11, 12))
-	for _, c := range []struct {
-		typ   tensor.Type
-		tiles []qTile
-	}{{tensor.Q8_0, tilesQ8_0}, {tensor.Q4_0, tilesQ4_0}} {
-		for _, s := range c.tiles {
-			for _, nb := range []int{1, 2, 3, 8, 67} {
-				for _, inter := range []bool{false, true} {
-					const rows = 8
-					o := makeTileOperands(t, r, c.typ, rows, nb, s.T, inter)
-					for lo := 0; lo+s.R <= rows; lo++ {
-						if inter && lo%4+s.R > 4 {
-							continue // a tile's rows lie in one quad there
-						}
-						outStride := s.R + 3
-						got := make([]float32, s.T*outStride)
-						want := make([]float32, s.T*outStride)
-						w := o.w[o.rowBase(lo):]
-						s.kern(nb, &w[0], o.rowStride, o.blockStride, &o.a[0], o.aStride, &o.sc[0], 4*s.T, &got[0], 4*outStride)
-						tileQRef(c.typ, s.R, s.T, nb, w, o.rowStride, o.blockStride, o.a, o.aStride, want, outStride)
-						for i := range want {
-							if !sameFloat(got[i], want[i]) {
-								t.Fatalf("%s %dx%d nb=%d interleaved=%v rows %d..: out[%d] = %g, scalar %g", c.typ, s.R, s.T, nb, inter, lo, i, got[i], want[i])
-							}
-						}
-					}
-				}
-			}
+// tileQRef is the scalar twin of the quantized tile kernels: R rows
+// (block k of row r at w[r*rowStride+k*blockStride:]) times T Q8_0
+// activation rows (row t at a[t*aStride:]), result (r, t) to
+// out[t*outStride+r], each the generic dot product of typ (Q4_0 or Q8_0)
+// of the gathered row.
+func tileQRef(typ tensor.Type, R, T, nb int, w []byte, rowStride, blockStride int, a []byte, aStride int, out []float32, outStride int) {
+	bb := typ.BlockBytes()
+	row := make([]byte, nb*bb)
+	dot := genericKernels[typ].dot
+	for r := 0; r < R; r++ {
+		for k := 0; k < nb; k++ {
+			copy(row[k*bb:(k+1)*bb], w[r*rowStride+k*blockStride:])
+		}
+		for t := 0; t < T; t++ {
+			out[t*outStride+r] = dot(nb*qk32, row, a[t*aStride:])
 		}
 	}
 }
@@ -222,7 +202,8 @@ func TestQuantizeF16Vec(t *testing.T) {
 
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
-// elements) against VecDot, bit for bit.
+// elements) and Q4_0 rows longer than the expansion's stack buffer
+// against VecDot, bit for bit.
 func TestMatMulBatchKernels(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2")
@@ -236,7 +217,7 @@ func TestMatMulBatchKernels(t *testing.T) {
 			}
 		}()
 		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
-			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}} {
+			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)}} {
 				rows, cols := shape[0], shape[1]
 				if typ != tensor.F16 && cols%32 != 0 {
 					continue

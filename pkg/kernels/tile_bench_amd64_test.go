@@ -10,7 +10,7 @@ import (
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-// BenchmarkTileKernels times the quantized tile kernels and the F16 one
+// BenchmarkTileKernels times the quantized tile kernel and the F16 one
 // against the four-row (dot4) and single-row kernels they replace, on one
 // thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
 // ns/rbt is nanoseconds per row-block-token (F16: per row-32 elements-token).
@@ -18,14 +18,13 @@ func BenchmarkTileKernels(b *testing.B) {
 	if !hasAVX2 {
 		b.Skip("no AVX2")
 	}
-	const nb, n, T = 64, 64 * qk32, 20 // tokens: a multiple of every tile's T
+	const nb, n, T = 64, 64 * qk32, 20 // tokens: a multiple of 4
 	r := rand.New(rand.NewPCG(19, 20))
 	for _, c := range []struct {
-		typ   tensor.Type
-		tiles []qTile
-		dot4  func(n int, w []byte, stride int, a []byte, out *[4]float32)
-	}{{tensor.Q8_0, tilesQ8_0, dotQ8_0x4AVX2}, {tensor.Q4_0, tilesQ4_0, dotQ4_0x4AVX2}} {
-		o := makeTileOperands(&testing.T{}, r, c.typ, 4, nb, T, false)
+		typ  tensor.Type
+		dot4 func(n int, w []byte, stride int, a []byte, out *[4]float32)
+	}{{tensor.Q8_0, dotQ8_0x4AVX2}, {tensor.Q4_0, dotQ4_0x4AVX2}} {
+		o := makeTileOperands(b, r, c.typ, 4, nb, T, false)
 		out := make([]float32, 4*T)
 		b.Run(fmt.Sprintf("%s/dot4x1", c.typ), func(b *testing.B) {
 			var r4 [4]float32
@@ -36,7 +35,7 @@ func BenchmarkTileKernels(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(4*nb*T), "ns/rbt")
 		})
-		b.Run(fmt.Sprintf("%s/split2x4", c.typ), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/tile2x4", c.typ), func(b *testing.B) {
 			buf := make([]byte, 2*nb*qk32)
 			for b.Loop() {
 				wq, qRow, qBlock := &o.w[2], o.rowStride, o.blockStride
@@ -51,16 +50,6 @@ func BenchmarkTileKernels(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*nb*T), "ns/rbt")
 		})
-		for _, s := range c.tiles {
-			b.Run(fmt.Sprintf("%s/tile%dx%d", c.typ, s.R, s.T), func(b *testing.B) {
-				for b.Loop() {
-					for t := 0; t < T; t += s.T {
-						s.kern(nb, &o.w[0], o.rowStride, o.blockStride, &o.a[t*o.aStride], o.aStride, &o.sc[t], 4*T, &out[t*4], 16)
-					}
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(s.R*nb*T), "ns/rbt")
-			})
-		}
 	}
 	w := make([]byte, 0, 4*2*n)
 	for i := 0; i < 4; i++ {
