@@ -28,6 +28,13 @@
 // the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
 // its own yet: it runs the AVX2 ones.
 //
+// Batches (tile*.go): for two or more activation rows MatMul runs a
+// type's batch kernel where the path has one (AVX2: Q8_0, Q4_0, F16),
+// which computes tiles of weight rows times tokens so each weight block
+// is decoded once per tile rather than once per token. Every output keeps
+// the bits of the path's dot product for its type, so a prompt evaluated
+// as a batch gives the logits it gives a token at a time.
+//
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as
 // built, rounds the product first. Products that feed an addition are
