@@ -44,9 +44,9 @@ func (j *matmulJob) quantLayout(r int) (off, rowStride, blockStride int) {
 const maxExpandBlocks = 256
 
 // tileGroup is how many rows (in pairs, within one quad) matmulTilesQ
-// takes through each group of four tokens, so that the tokens' activation
-// blocks, read from L2, are reused from L1.
-const tileGroup = 4
+// takes through each group of four tokens, reusing the tokens' activation
+// blocks from L1. 4 and 8 measured no faster than 2 (BenchmarkMatMulPrompt).
+const tileGroup = 2
 
 // matmulTilesQ computes Q8_0 and Q4_0 rows [lo, hi) with
 // tileQSplit2x4AVX2: rows in pairs (Q4_0 rows expanded to signed bytes
