@@ -62,17 +62,23 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 	VADDSS       X10, xacc, xacc; \
 	VMOVSS       xacc, dst
 
-// The split tile: 2 rows x 4 tokens of signed weight bytes (Q8_0's, or
-// Q4_0's expanded by expandQ4_0AVX2) whose f16 scales lie elsewhere: byte
-// block k of row r at wq + r*qRow + k*qBlock, its scale at wd + r*dRow +
-// k*dBlock. The four tokens' scales of a block are adjacent (as the
-// quantized tiles' sc), so each row's four d = f16(w.d) * f16(a.d) come
-// from one multiply, kept on the stack for the token steps to broadcast;
-// the arithmetic per output is the other tiles' (and the generic code's).
-// Registers as there, with R10 the scale pointer, R12 dRow, AX dBlock.
+// tileQSplit2x4AVX2: 2 rows x 4 tokens. The weights' signed bytes and
+// their f16 scales are addressed apart (so Q4_0 rows can be expanded to
+// bytes once per batch while the scales stay in place): byte block k of
+// row r at wq + r*qRow + k*qBlock, its scale at wd + r*dRow + k*dBlock.
+// Token t's Q8_0 block k at a + t*aStride + 34k (bytes at +2), its scale
+// as float32 at sc + 4t + k*scBlock: a block's four token scales are
+// adjacent, so each row's four d = f16(w.d) * f16(a.d) come from one
+// multiply, kept on the stack for the token steps to broadcast.
+//
+// Registers: Y15 int16 ones, Y14 the weight block w, Y13 |w|, Y10/Y11
+// scratch, Y0-Y3 row 0's accumulators (tokens 0-3), Y4-Y7 row 1's. SI the
+// weight bytes, R11 qRow, R13 qBlock; R10 the weight scales, R12 dRow, AX
+// dBlock; DI token 0's block, BX aStride, DX 3*aStride; R8 the token
+// scales, R9 scBlock; CX blocks left.
 
-// QDOTS(qs, d, acc): QDOT with the block scale d already computed (on
-// the stack).
+// QDOTS(qs, d, acc): the token block with bytes at qs and scale d (on the
+// stack) against the weight block in Y14/Y13, into acc.
 #define QDOTS(qs, d, acc) \
 	VMOVDQU      qs, Y10; \
 	VPSIGNB      Y14, Y10, Y10; \
