@@ -140,6 +140,7 @@ func usePath(p Path) {
 	dot4Kernels = [len(typeKernels)]dot4Kernel{}
 	quadKernels = [len(typeKernels)]quadKernel{}
 	kquantMatmul = [len(typeKernels)]*kquantKernels{}
+	batchKernels = [len(typeKernels)]*batchKernel{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

@@ -52,6 +52,8 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
+	t[tensor.F16].quantize = quantizeF16Vec
+	installBatchKernels()
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2

@@ -212,45 +212,19 @@ qdone:
 
 // func dotF16AVX2(n int, w, a []byte) float32
 //
-// Thirty-two float32 lanes (Y0-Y3), element i fused into lane i mod 32,
-// added at the end as (Y0+Y2) + (Y1+Y3) and then across the eight lanes;
-// what is left after the groups of 32 goes 16 at a time into Y0, Y1, then
-// 8 into Y3 (short rows, such as the 8-element heads of small models,
-// take one vector step, not a chain of scalar ones), and a tail of n mod
-// 8 elements is fused into the sum one at a time.
-// Four independent chains, not tinyBLAS's two (AVX-512: sixteen lanes):
-// with two, the fused multiply-add latency held a core to ~20 GB/s of
-// weights, below what a core streams from DRAM on some machines with
-// the L1 in the way. Not the generic path's float64 order: held to a
-// tolerance (floatDotTolerance in the tests allows 32 lanes).
+// In llamafile tinyBLAS's order, which llama.cpp's x86 build uses for F16
+// and F32 matrix products (AVX-512: tinyBLAS<16, __m512, ...>): sixteen
+// float32 lanes, element i fused into lane i mod 16 (Y0: lanes 0-7, Y1:
+// 8-15), then _mm512_reduce_add_ps's tree, lane i + lane i+8, then +4, +2,
+// +1. A tail of n mod 16 elements (tinyBLAS declines such rows) is fused
+// into the sum one at a time. Not the generic path's float64 order: held
+// to a tolerance.
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-h32:
-	CMPQ CX, $32
-	JLT  h16
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS (DI), Y5
-	VCVTPH2PS 16(SI), Y6
-	VCVTPH2PS 16(DI), Y7
-	VCVTPH2PS 32(SI), Y8
-	VCVTPH2PS 32(DI), Y9
-	VCVTPH2PS 48(SI), Y10
-	VCVTPH2PS 48(DI), Y11
-	VFMADD231PS Y5, Y4, Y0
-	VFMADD231PS Y7, Y6, Y1
-	VFMADD231PS Y9, Y8, Y2
-	VFMADD231PS Y11, Y10, Y3
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $32, CX
-	JMP  h32
 
 h16:
 	CMPQ CX, $16
@@ -267,18 +241,6 @@ h16:
 	JMP  h16
 
 hreduce:
-	CMPQ CX, $8
-	JLT  hsum
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS (DI), Y5
-	VFMADD231PS Y5, Y4, Y3
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-
-hsum:
-	VADDPS Y2, Y0, Y0
-	VADDPS Y3, Y1, Y1
 	VADDPS Y1, Y0, Y0
 	HSUM8
 
@@ -304,7 +266,15 @@ hdone:
 
 // func dotF32AVX2(n int, w, a []byte) float32
 //
-// As dotF16AVX2 on float32 rows (the same 32 lanes).
+// Thirty-two float32 lanes (Y0-Y3), element i fused into lane i mod 32,
+// added at the end as (Y0+Y2) + (Y1+Y3) and then across the eight lanes;
+// what is left after the groups of 32 goes 16 at a time into Y0, Y1, then
+// 8 into Y3 (short rows, such as the 8-element heads of small models,
+// take one vector step, not a chain of scalar ones), and a tail of n mod
+// 8 elements is fused into the sum one at a time. Four independent chains
+// rather than dotF16AVX2's two: with two, the fused multiply-add latency
+// bounds a core. Not the generic path's float64 order: held to a tolerance
+// (floatDotTolerance in the tests allows 32 lanes).
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI

@@ -22,15 +22,22 @@
 // package picks the best path the CPU has at start-up, and
 // LLMBOOT_KERNELS=generic|avx2|avx512 forces one. The quantized kernels
 // and the quantizer give the generic bits exactly (same integer sums, same
-// float operations in the same order); F16 and F32 sum in 32 float32
-// lanes (llama.cpp's x86 matrix products use tinyBLAS's 16) and differ
-// from the generic float64 sums by rounding only (see floatDotTolerance in
-// the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
+// float operations in the same order); F16 sums in tinyBLAS's sixteen
+// float32 lanes, as llama.cpp's x86 matrix products do, F32 in 32 lanes,
+// and both differ from the generic float64 sums by rounding only (see
+// floatDotTolerance in the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
 // its own yet: it runs the AVX2 ones. For Q4_K and Q6_K weights MatMul on
 // the AVX2 path quantizes the activations straight into a lane-major
 // layout (quantkx.go) and runs kernels that take one, four or eight
 // activation rows against a weight row (dotkx_amd64.s, pool_kquant.go):
 // the same bits, with each weight block decoded once per group of tokens.
+//
+// Batches (tile*.go): for two or more activation rows MatMul runs a
+// type's batch kernel where the path has one (AVX2: Q8_0, Q4_0, F16),
+// which computes tiles of weight rows times tokens so each weight block
+// is decoded once per tile rather than once per token. Every output keeps
+// the bits of the path's dot product for its type, so a prompt evaluated
+// as a batch gives the logits it gives a token at a time.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as

@@ -83,6 +83,24 @@ func RepackQuads(dst []byte, m Matrix) (Matrix, error) {
 	return Matrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst[:len(m.Data):len(m.Data)], Layout: LayoutQuads}, nil
 }
 
+// blockAddr says where the blocks of row r of a matrix of 2-byte-scale
+// blocks (Q4_0, Q8_0) lie in Data, for kernels that address scales and
+// levels apart: row r's block 0 has its scale at scale and its levels at
+// levels; the same block of row r+1 (in the same quad, for LayoutQuads) is
+// scaleRow and levelsRow bytes on; a row's next block is block bytes on.
+type blockAddr struct {
+	scale, scaleRow, levels, levelsRow, block int
+}
+
+func (m Matrix) blockAddr(r int) blockAddr {
+	bs, rb := m.Type.BlockBytes(), m.RowBytes()
+	if m.Layout == LayoutQuads {
+		quad, i := r/4*4*rb, r%4
+		return blockAddr{scale: quad + 2*i, scaleRow: 2, levels: quad + 8 + i*(bs-2), levelsRow: bs - 2, block: 4 * bs}
+	}
+	return blockAddr{scale: r * rb, scaleRow: rb, levels: r*rb + 2, levelsRow: rb, block: bs}
+}
+
 // gatherRow copies row r's blocks of a LayoutQuads matrix into dst (one
 // row's bytes) in ggml's block format, for kernels that read a row.
 func (m Matrix) gatherRow(dst []byte, r int) []byte {

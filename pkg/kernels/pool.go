@@ -42,10 +42,11 @@ type Pool struct {
 	panicValue any
 
 	// MatMul's state, kept here so a call allocates nothing.
-	scratch  []byte // converted activations
-	prep     []byte // quad kernels' per-activation data
-	lmBuf    []byte // lane-major activations for the k-quant kernels (pool_kquant.go)
-	lmGroups []byte // their eight-row groups' side data
+	scratch  []byte    // converted activations
+	prep     []byte    // quad kernels' per-activation data
+	lmBuf    []byte    // lane-major activations for the k-quant kernels (pool_kquant.go)
+	lmGroups []byte    // their eight-row groups' side data
+	scratchF []float32 // the batch kernel's prep data
 	mm       matmulJob
 	mmQuant  func(lo, hi int)
 	mmRows   func(lo, hi int)
@@ -270,6 +271,9 @@ type matmulJob struct {
 	lmStride     int
 	lmGroups     []byte // side data of the eight-row groups, lmGroupBytes apart
 	lmGroupBytes int
+	bk           *batchKernel // nil below a batch of 2
+	xf           []float32    // bk's prep data, fb floats per activation row (laid out as bk likes)
+	fb           int
 }
 
 func (p *Pool) matmulQuantize(lo, hi int) {
@@ -283,6 +287,9 @@ func (p *Pool) matmulQuantize(lo, hi int) {
 		j.quantize(j.xa[b*j.ab:(b+1)*j.ab], j.x[b*cols:(b+1)*cols])
 		if j.pb > 0 {
 			j.quad.prep(j.prep[b*j.pb:(b+1)*j.pb], j.xa[b*j.ab:(b+1)*j.ab], cols)
+		}
+		if j.fb > 0 {
+			j.bk.prep(j, b)
 		}
 	}
 }
@@ -298,6 +305,9 @@ func (p *Pool) matmulRows(lo, hi int) {
 	}
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
 	dot := j.k.dot
+	if j.bk != nil {
+		lo = j.bk.rows(j, lo, hi)
+	}
 	if quad := j.quad.dot; quad != nil && j.m.Layout == LayoutQuads {
 		// One quad at a time (lo is a multiple of 4: matmulQuads); its
 		// bytes stay in L1 across the batch.
@@ -371,7 +381,17 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
-	if m.Layout == LayoutQuads {
+	p.setupLaneMajor(m, batch)
+	if bk := batchKernels[m.Type]; bk != nil && batch >= 2 {
+		p.mm.bk = bk
+		if p.mm.fb = bk.prepLen(m.Cols); p.mm.fb > 0 {
+			if need := batch * p.mm.fb; cap(p.scratchF) < need {
+				p.scratchF = make([]float32, need)
+			}
+			p.mm.xf = p.scratchF[:batch*p.mm.fb]
+		}
+	}
+	if m.Layout == LayoutQuads && p.mm.bk == nil {
 		q := quadKernels[m.Type]
 		p.mm.quad = q
 		if q.prep != nil {
@@ -382,13 +402,12 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 			p.mm.prep = p.prep[:batch*p.mm.pb]
 		}
 	}
-	p.setupLaneMajor(m, batch)
 	if len(m.Data)*batch < parallelMinBytes {
 		p.matmulQuantize(0, batch)
 		p.matmulRows(0, m.Rows)
 	} else {
 		p.Parallel(batch, p.mmQuant)
-		if p.mm.quad.dot != nil || p.mm.dot4 != nil {
+		if p.mm.quad.dot != nil || p.mm.dot4 != nil || p.mm.bk != nil {
 			p.Parallel((m.Rows+3)/4, p.mmQuads) // chunks of whole row quads
 		} else {
 			p.Parallel(m.Rows, p.mmRows)

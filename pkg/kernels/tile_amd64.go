@@ -1,0 +1,148 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"encoding/binary"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// installBatchKernels puts the AVX2 batch kernels into batchKernels.
+func installBatchKernels() {
+	q8Prep := func(cols int) int { return cols / qk32 }
+	batchKernels[tensor.Q8_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
+	batchKernels[tensor.Q4_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
+	batchKernels[tensor.F16] = &batchKernel{
+		prepLen: func(cols int) int { return cols },
+		prep: func(j *matmulJob, b int) {
+			f16ToF32AVX2(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab])
+		},
+		rows: matmulTilesF16,
+	}
+}
+
+// prepQ8_0Scales writes the f16 scales of Q8_0 activation row b's blocks
+// as float32 (exactly): block k's to j.xf[k*j.batch+b], so that a block's
+// scales of consecutive tokens are adjacent.
+func prepQ8_0Scales(j *matmulJob, b int) {
+	xa := j.xa[b*j.ab : (b+1)*j.ab]
+	for k := 0; k < j.fb; k++ {
+		j.xf[k*j.batch+b] = FP16ToFP32(binary.LittleEndian.Uint16(xa[k*q8_0Bytes:]))
+	}
+}
+
+// maxExpandBlocks bounds the Q4_0 rows whose expansion matmulTilesQ keeps
+// on the stack (8192 elements); longer ones take a heap buffer.
+const maxExpandBlocks = 256
+
+// tileGroup is how many rows (in pairs, within one quad) matmulTilesQ
+// takes through each group of four tokens, reusing the tokens' activation
+// blocks from L1. 4 and 8 measured no faster than 2 (BenchmarkMatMulPrompt).
+const tileGroup = 2
+
+// matmulTilesQ computes Q8_0 and Q4_0 rows [lo, hi) with
+// tileQSplit2x4AVX2: rows in pairs (Q4_0 rows expanded to signed bytes
+// first, once for the whole batch), the batch's tokens in fours and the
+// rest one at a time with the row kernel. It returns the first row it
+// left (hi, or hi-1 for an odd count).
+func matmulTilesQ(j *matmulJob, lo, hi int) int {
+	const R, T = 2, 4
+	rows, cols, ab, rb := j.m.Rows, j.m.Cols, j.ab, j.rowBytes
+	nb := cols / qk32
+	q4 := j.m.Type == tensor.Q4_0
+	if nb == 0 {
+		return lo
+	}
+	var stackBuf [tileGroup * maxExpandBlocks * qk32]byte
+	buf := stackBuf[:]
+	if q4 && nb > maxExpandBlocks {
+		buf = make([]byte, tileGroup*nb*qk32)
+	}
+	var gathered []byte // a LayoutQuads row in ggml's order, for the token tail
+	if j.m.Layout == LayoutQuads && j.batch%T != 0 {
+		gathered = make([]byte, rb)
+	}
+	data := j.m.Data
+	for lo+R <= hi {
+		g := min(tileGroup, (hi-lo)&^1)
+		if q4 {
+			for r := 0; r < g; r++ {
+				at := j.m.blockAddr(lo + r)
+				expandQ4_0AVX2(nb, &buf[r*nb*qk32], &data[at.levels], at.block)
+			}
+		}
+		b := 0
+		for ; b+T <= j.batch; b += T {
+			for r := 0; r < g; r += R {
+				at := j.m.blockAddr(lo + r)
+				wq, qRow, qBlock := &data[at.levels], at.levelsRow, at.block
+				if q4 {
+					wq, qRow, qBlock = &buf[r*nb*qk32], nb*qk32, qk32
+				}
+				tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &data[at.scale], at.scaleRow, at.block,
+					&j.xa[b*ab], ab, &j.xf[b], 4*j.batch, &j.out[b*rows+lo+r], 4*rows)
+			}
+		}
+		for r := lo; b < j.batch && r < lo+g; r++ {
+			row := data[r*rb : (r+1)*rb]
+			if gathered != nil {
+				row = j.m.gatherRow(gathered, r)
+			}
+			for bt := b; bt < j.batch; bt++ {
+				j.out[bt*rows+r] = j.k.dot(cols, row, j.xa[bt*ab:(bt+1)*ab])
+			}
+		}
+		lo += g
+	}
+	return lo
+}
+
+// matmulTilesF16 runs tileF16x2x3AVX2 (j.xf holds the activations as
+// float32) as matmulTilesQ runs its tiles, for rows of a multiple of 16
+// elements: each output is dotF16AVX2's, bit for bit.
+func matmulTilesF16(j *matmulJob, lo, hi int) int {
+	const R, T = 2, 3
+	rows, cols, rb, ab, fb := j.m.Rows, j.m.Cols, j.rowBytes, j.ab, j.fb
+	if cols == 0 || cols%16 != 0 {
+		return lo
+	}
+	for ; lo+R <= hi; lo += R {
+		w := j.m.Data[lo*rb : (lo+R)*rb]
+		b := 0
+		for ; b+T <= j.batch; b += T {
+			tileF16x2x3AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
+		}
+		for ; b < j.batch; b++ {
+			a := j.xa[b*ab : (b+1)*ab]
+			for r := 0; r < R; r++ {
+				j.out[b*rows+lo+r] = j.k.dot(cols, w[r*rb:(r+1)*rb], a)
+			}
+		}
+	}
+	return lo
+}
+
+// quantizeF16Vec is quantizeF16 eight values at a time.
+func quantizeF16Vec(dst []byte, src []float32) {
+	n := len(src) &^ 7
+	quantizeF16AVX2(dst[:2*n], src[:n])
+	quantizeF16(dst[2*n:], src[n:])
+}
+
+// Implemented in tile_amd64.s.
+
+//go:noescape
+func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+
+//go:noescape
+func f16ToF32AVX2(dst []float32, src []byte)
+
+//go:noescape
+func quantizeF16AVX2(dst []byte, src []float32)
+
+//go:noescape
+func tileQSplit2x4AVX2(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
+
+//go:noescape
+func expandQ4_0AVX2(nb int, dst *byte, src *byte, blockStride int)

@@ -1,0 +1,243 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// tileOperands builds the operands of a quantized tile test: rows weight
+// rows of nb blocks of typ as a Matrix in ggml's row order or interleaved
+// by row quads (LayoutQuads), the rows themselves for the reference, and
+// T activation rows of nb Q8_0 blocks aStride bytes apart with their
+// float32 scales.
+type tileOperands struct {
+	m       Matrix
+	w       []byte   // m.Data
+	rows    [][]byte // the rows in ggml's layout
+	a       []byte
+	aStride int
+	sc      []float32
+}
+
+func makeTileOperands(t testing.TB, r *rand.Rand, typ tensor.Type, rows, nb, T int, interleaved bool) tileOperands {
+	t.Helper()
+	n := nb * qk32
+	var o tileOperands
+	o.m = Matrix{Type: typ, Rows: rows, Cols: n}
+	for i := 0; i < rows; i++ {
+		row := encode(t, typ, randRow(r, n, i))
+		o.rows = append(o.rows, row)
+		o.m.Data = append(o.m.Data, row...)
+	}
+	if interleaved {
+		q, err := RepackQuads(make([]byte, len(o.m.Data)), o.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.m = q
+	}
+	o.w = o.m.Data
+	ab := nb * q8_0Bytes
+	o.aStride = ab + 34*(T%2) // odd token counts get padded rows
+	o.a = make([]byte, T*o.aStride)
+	for i := 0; i < T; i++ {
+		if err := QuantizeActivations(tensor.Q8_0, o.a[i*o.aStride:i*o.aStride+ab], randRow(r, n, i+2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The scales as MatMul's prep lays them out: block k's of the T tokens side by side.
+	j := &matmulJob{xa: o.a, ab: o.aStride, batch: T, fb: nb, xf: make([]float32, T*nb)}
+	for i := 0; i < T; i++ {
+		prepQ8_0Scales(j, i)
+	}
+	o.sc = j.xf
+	return o
+}
+
+// tileQRef is the scalar twin of the quantized tile kernels: weight rows
+// lo..lo+R-1 times T Q8_0 activation rows (row t at a[t*aStride:]), result
+// (r, t) to out[t*outStride+r], each the generic dot product of typ (Q4_0
+// or Q8_0).
+func tileQRef(o tileOperands, lo, R, T int, out []float32, outStride int) {
+	dot := genericKernels[o.m.Type].dot
+	for r := 0; r < R; r++ {
+		for t := 0; t < T; t++ {
+			out[t*outStride+r] = dot(o.m.Cols, o.rows[lo+r], o.a[t*o.aStride:])
+		}
+	}
+}
+
+// TestTileSplitMatchesScalar holds tileQSplit2x4AVX2 to the scalar twin
+// bit for bit, on Q8_0 rows as they are and Q4_0 rows expanded by
+// expandQ4_0AVX2, both layouts.
+func TestTileSplitMatchesScalar(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	const R, T, rows = 2, 4, 8
+	for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0} {
+		for _, nb := range []int{1, 2, 5, 67} {
+			for _, inter := range []bool{false, true} {
+				o := makeTileOperands(t, r, typ, rows, nb, T, inter)
+				for lo := 0; lo+R <= rows; lo++ {
+					if inter && lo%4+R > 4 {
+						continue
+					}
+					at := o.m.blockAddr(lo)
+					wq, qRow, qBlock := &o.w[at.levels], at.levelsRow, at.block
+					if typ == tensor.Q4_0 {
+						buf := make([]byte, R*nb*qk32)
+						for i := 0; i < R; i++ {
+							ai := o.m.blockAddr(lo + i)
+							expandQ4_0AVX2(nb, &buf[i*nb*qk32], &o.w[ai.levels], ai.block)
+							checkExpandQ4_0(t, buf[i*nb*qk32:(i+1)*nb*qk32], o.rows[lo+i])
+						}
+						wq, qRow, qBlock = &buf[0], nb*qk32, qk32
+					}
+					const outStride = 5
+					got := make([]float32, T*outStride)
+					want := make([]float32, T*outStride)
+					tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &o.w[at.scale], at.scaleRow, at.block, &o.a[0], o.aStride, &o.sc[0], 4*T, &got[0], 4*outStride)
+					tileQRef(o, lo, R, T, want, outStride)
+					for i := range want {
+						if !sameFloat(got[i], want[i]) {
+							t.Fatalf("%s nb=%d interleaved=%v rows %d..: out[%d] = %g, scalar %g", typ, nb, inter, lo, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkExpandQ4_0 compares expandQ4_0AVX2's bytes with the levels of the
+// Q4_0 row (ggml's layout).
+func checkExpandQ4_0(t *testing.T, got, row []byte) {
+	t.Helper()
+	for k := 0; k < len(got)/qk32; k++ {
+		qs := row[k*18+2 : k*18+18]
+		for i := 0; i < 16; i++ {
+			lo, hi := int8(qs[i]&15)-8, int8(qs[i]>>4)-8
+			if int8(got[k*qk32+i]) != lo || int8(got[k*qk32+16+i]) != hi {
+				t.Fatalf("block %d byte %d: expanded %d, %d; want %d, %d", k, i, int8(got[k*qk32+i]), int8(got[k*qk32+16+i]), lo, hi)
+			}
+		}
+	}
+}
+
+// TestTileF16 holds tileF16x2x3AVX2 to dotF16AVX2 bit for bit (and so to
+// the generic F16 dot product within floatDotTolerance, which
+// TestSIMDDotsMatchGeneric checks).
+func TestTileF16(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	const R, T = 2, 3
+	for _, n := range []int{16, 48, 512, 4096} {
+		rb := 2 * n
+		w := make([]byte, 0, R*rb)
+		for i := 0; i < R; i++ {
+			w = append(w, encode(t, tensor.F16, randRow(r, n, i))...)
+		}
+		a := make([]byte, T*rb)
+		af := make([]float32, T*n)
+		for i := 0; i < T; i++ {
+			copy(a[i*rb:], encode(t, tensor.F16, randRow(r, n, i+1)))
+			f16ToF32AVX2(af[i*n:(i+1)*n], a[i*rb:])
+		}
+		out := make([]float32, T*R)
+		tileF16x2x3AVX2(n, &w[0], rb, &af[0], 4*n, &out[0], 4*R)
+		for i := 0; i < R; i++ {
+			for j := 0; j < T; j++ {
+				if want := dotF16AVX2(n, w[i*rb:(i+1)*rb], a[j*rb:(j+1)*rb]); !sameFloat(out[j*R+i], want) {
+					t.Errorf("n=%d row %d token %d: %g, dotF16AVX2 %g", n, i, j, out[j*R+i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeF16Vec checks the vectorised F16 conversion against
+// FP32ToFP16 on random, tiny, huge and special values.
+func TestQuantizeF16Vec(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	src := randRow(r, 1003, 2)
+	specials := []float32{0, float32(math.Copysign(0, -1)), 65504, 65520, 1e9, -1e9, 5.96e-8, 2.98e-8, 2.99e-8, 1e-10,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0xff812345), 6.1e-5, 3.0e-5}
+	copy(src[100:], specials)
+	for i := 200; i < 1003; i++ {
+		src[i] = math.Float32frombits(r.Uint32())
+	}
+	got := make([]byte, 2*len(src))
+	want := make([]byte, 2*len(src))
+	quantizeF16Vec(got, src)
+	quantizeF16(want, src)
+	for i := 0; i < len(src); i++ {
+		if got[2*i] != want[2*i] || got[2*i+1] != want[2*i+1] {
+			t.Fatalf("src[%d] = %g (%#x): %#x, FP32ToFP16 %#x", i, src[i], math.Float32bits(src[i]), uint16(got[2*i])|uint16(got[2*i+1])<<8, uint16(want[2*i])|uint16(want[2*i+1])<<8)
+		}
+	}
+}
+
+// TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
+// counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
+// elements) and Q4_0 rows longer than the expansion's stack buffer
+// against VecDot, bit for bit.
+func TestMatMulBatchKernels(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	onPath(PathAVX2, func() {
+		pools := []*Pool{NewPool(1), NewPool(3)}
+		defer func() {
+			for _, p := range pools {
+				p.Close()
+			}
+		}()
+		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
+			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)}} {
+				rows, cols := shape[0], shape[1]
+				if typ != tensor.F16 && cols%32 != 0 {
+					continue
+				}
+				m := randMatrix(t, r, typ, rows, cols)
+				const maxBatch = 13
+				x := randRow(r, maxBatch*cols, 0)
+				act := make([]byte, typeBytes(t, ActivationType(typ), cols))
+				want := make([]float32, maxBatch*rows)
+				for b := 0; b < maxBatch; b++ {
+					if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
+						t.Fatal(err)
+					}
+					for i := 0; i < rows; i++ {
+						want[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
+					}
+				}
+				for _, p := range pools {
+					for batch := 2; batch <= maxBatch; batch++ {
+						out := make([]float32, batch*rows)
+						if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+							t.Fatal(err)
+						}
+						for i, v := range out {
+							if !sameFloat(v, want[i]) {
+								t.Fatalf("%s %dx%d threads %d batch %d: out[%d] = %g, VecDot %g", typ, rows, cols, p.Threads(), batch, i, v, want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,127 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// BenchmarkTileKernels times the quantized tile kernel and the F16 one
+// against the four-row (dot4) and single-row kernels they replace, on one
+// thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
+// ns/rbt is nanoseconds per row-block-token (F16: per row-32 elements-token).
+func BenchmarkTileKernels(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const nb, n, T = 64, 64 * qk32, 20 // tokens: a multiple of 4
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, c := range []struct {
+		typ  tensor.Type
+		dot4 dot4Kernel
+	}{{tensor.Q8_0, dotQ8_0x4AVX2}, {tensor.Q4_0, dotQ4_0x4AVX2}} {
+		o := makeTileOperands(b, r, c.typ, 4, nb, T, false)
+		out := make([]float32, 4*T)
+		b.Run(fmt.Sprintf("%s/dot4x1", c.typ), func(b *testing.B) {
+			var r4 [4]float32
+			for b.Loop() {
+				for t := 0; t < T; t++ {
+					c.dot4(n, o.w, o.m.RowBytes(), c.typ.BlockBytes(), o.a[t*o.aStride:], &r4)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(4*nb*T), "ns/rbt")
+		})
+		b.Run(fmt.Sprintf("%s/tile2x4", c.typ), func(b *testing.B) {
+			buf := make([]byte, 2*nb*qk32)
+			for b.Loop() {
+				at := o.m.blockAddr(0)
+				wq, qRow, qBlock := &o.w[at.levels], at.levelsRow, at.block
+				if c.typ == tensor.Q4_0 { // expanded once per 2 rows x T tokens
+					expandQ4_0AVX2(nb, &buf[0], &o.w[at.levels], at.block)
+					expandQ4_0AVX2(nb, &buf[nb*qk32], &o.w[at.levels+at.levelsRow], at.block)
+					wq, qRow, qBlock = &buf[0], nb*qk32, qk32
+				}
+				for t := 0; t < T; t += 4 {
+					tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &o.w[at.scale], at.scaleRow, at.block, &o.a[t*o.aStride], o.aStride, &o.sc[t], 4*T, &out[t*4], 16)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*nb*T), "ns/rbt")
+		})
+	}
+	w := make([]byte, 0, 4*2*n)
+	for i := 0; i < 4; i++ {
+		w = append(w, encode(b, tensor.F16, randRow(r, n, i))...)
+	}
+	a := make([]byte, 3*2*n)
+	af := make([]float32, 3*n)
+	for i := 0; i < 3; i++ {
+		copy(a[i*2*n:], encode(b, tensor.F16, randRow(r, n, i)))
+		f16ToF32AVX2(af[i*n:(i+1)*n], a[i*2*n:])
+	}
+	b.Run("F16/dot", func(b *testing.B) {
+		var sink float32
+		for b.Loop() {
+			for t := 0; t < 3; t++ {
+				for i := 0; i < 4; i++ {
+					sink += dotF16AVX2(n, w[i*2*n:], a[t*2*n:])
+				}
+			}
+		}
+		_ = sink
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
+	})
+	b.Run("F16/tile2x3", func(b *testing.B) {
+		out := make([]float32, 12)
+		for b.Loop() {
+			tileF16x2x3AVX2(n, &w[0], 2*n, &af[0], 4*n, &out[0], 16)
+			tileF16x2x3AVX2(n, &w[2*2*n], 2*n, &af[0], 4*n, &out[2], 16)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
+	})
+}
+
+// BenchmarkMatMulPrompt times MatMul on a prompt-sized batch (128 tokens)
+// on one thread, TinyLlama's two matrix shapes (2048 columns, and the
+// 5632-column down projection), with the batch kernels ("tile") and
+// without them ("rows": the row kernels per token, as before them);
+// ns/rbt is nanoseconds per row, 32 elements and token.
+func BenchmarkMatMulPrompt(b *testing.B) {
+	if !hasAVX2 {
+		b.Skip("no AVX2")
+	}
+	const batch = 128
+	r := rand.New(rand.NewPCG(23, 24))
+	p := NewPool(1)
+	defer p.Close()
+	for _, w := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
+		for _, shape := range [][2]int{{2048, 2048}, {512, 5632}} {
+			rows, cols := shape[0], shape[1]
+			tile := randMatrix(b, r, w, 16, cols)
+			m := Matrix{Type: w, Rows: rows, Cols: cols}
+			for len(m.Data) < rows*m.RowBytes() {
+				m.Data = append(m.Data, tile.Data...)
+			}
+			x := randRow(r, batch*cols, 0)
+			out := make([]float32, batch*rows)
+			for _, mode := range []string{"rows", "tile"} {
+				b.Run(fmt.Sprintf("%s/%dx%d/%s", w, rows, cols, mode), func(b *testing.B) {
+					onPath(PathAVX2, func() {
+						if mode == "rows" {
+							batchKernels = [len(typeKernels)]*batchKernel{}
+						}
+						for b.Loop() {
+							if err := p.MatMul(out, m, x, batch); err != nil {
+								b.Fatal(err)
+							}
+						}
+						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols/32*batch), "ns/rbt")
+					})
+				})
+			}
+		}
+	}
+}
