@@ -42,7 +42,9 @@ type layout struct {
 	blockBytes int // bytes per block
 }
 
-var layouts = map[Type]layout{
+// layouts is indexed by Type (an array, not a map: the kernels ask for
+// block sizes in their inner loops); a zero entry is an unknown type.
+var layouts = [BF16 + 1]layout{
 	F32:  {"F32", 1, 4},
 	F16:  {"F16", 1, 2},
 	BF16: {"BF16", 1, 2},
@@ -65,8 +67,16 @@ var layouts = map[Type]layout{
 	Q8_K: {"Q8_K", QK_K, 4 + QK_K + QK_K/16*2},
 }
 
+// layoutOf returns t's layout and whether t is known.
+func layoutOf(t Type) (layout, bool) {
+	if t >= Type(len(layouts)) || layouts[t].blockSize == 0 {
+		return layout{}, false
+	}
+	return layouts[t], true
+}
+
 // Known reports whether t is a type whose layout this package knows.
-func (t Type) Known() bool { _, ok := layouts[t]; return ok }
+func (t Type) Known() bool { _, ok := layoutOf(t); return ok }
 
 // otherNames are ggml types whose layout llmboot does not implement; named
 // so that a refusal says which type a file uses.
@@ -78,7 +88,7 @@ var otherNames = map[Type]string{
 // String returns ggml's name for t ("Q4_K"), or "type(N)" for an id ggml
 // does not have.
 func (t Type) String() string {
-	if l, ok := layouts[t]; ok {
+	if l, ok := layoutOf(t); ok {
 		return l.name
 	}
 	if name, ok := otherNames[t]; ok {
@@ -89,15 +99,15 @@ func (t Type) String() string {
 
 // BlockSize is the number of elements in one block of t (1 for plain types),
 // 0 for an unknown type.
-func (t Type) BlockSize() int { return layouts[t].blockSize }
+func (t Type) BlockSize() int { l, _ := layoutOf(t); return l.blockSize }
 
 // BlockBytes is the size in bytes of one block of t, 0 for an unknown type.
-func (t Type) BlockBytes() int { return layouts[t].blockBytes }
+func (t Type) BlockBytes() int { l, _ := layoutOf(t); return l.blockBytes }
 
 // RowBytes is the size in bytes of n consecutive elements of type t. It fails
 // for an unknown type or when n is not a whole number of blocks.
 func (t Type) RowBytes(n int) (int, error) {
-	l, ok := layouts[t]
+	l, ok := layoutOf(t)
 	if !ok {
 		return 0, fmt.Errorf("unknown tensor type %d", uint32(t))
 	}
@@ -110,8 +120,8 @@ func (t Type) RowBytes(n int) (int, error) {
 // ParseType maps a ggml type name ("q4_k", "F16") to its Type.
 func ParseType(name string) (Type, error) {
 	for t, l := range layouts {
-		if equalFold(l.name, name) {
-			return t, nil
+		if l.blockSize > 0 && equalFold(l.name, name) {
+			return Type(t), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown tensor type %q", name)
