@@ -963,6 +963,11 @@ qlmdone:
 	VZEROUPPER
 	RET
 
+// KPFDIST is how far ahead the many-row kernels prefetch the weights (as
+// PFDIST in quads_amd64.s: the hardware prefetcher alone leaves a core
+// short of DRAM bandwidth on one stream).
+#define KPFDIST 9216
+
 // func dotQ4_KLMRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 //
 // dotQ4_KLMAVX2 for len(out) weight rows wstride bytes apart against one
@@ -989,6 +994,9 @@ q4rrow:
 	JZ    q4rend
 
 q4rloop:
+	PREFETCHT0 KPFDIST(SI)
+	PREFETCHT0 KPFDIST+64(SI)
+	PREFETCHT0 KPFDIST+128(SI)
 	Q4KSCALES
 	VMOVQ      AX, X2
 	VPUNPCKLBW X2, X2, X2
@@ -1068,6 +1076,10 @@ q6rrow:
 	JZ    q6rend
 
 q6rloop:
+	PREFETCHT0 KPFDIST(SI)
+	PREFETCHT0 KPFDIST+64(SI)
+	PREFETCHT0 KPFDIST+128(SI)
+	PREFETCHT0 KPFDIST+192(SI)
 	VPMOVSXBW 192(SI), Y2
 	VMOVDQU   Y2, 32(SP)       // dword m: scales 2m, 2m+1 as int16
 
