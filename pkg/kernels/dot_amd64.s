@@ -229,6 +229,7 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-60
 h16:
 	CMPQ CX, $16
 	JLT  hreduce
+	PREFETCHT0 4096(SI) // the row 4 KiB on: one stream, the hardware prefetcher falls behind
 	VCVTPH2PS (SI), Y4
 	VCVTPH2PS (DI), Y5
 	VCVTPH2PS 16(SI), Y6
