@@ -101,6 +101,7 @@ func openEngine(t testing.TB, file, tokenizer string, kv llm.KVType, threads int
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { w.Close() })
 	pool := kernels.NewPool(threads)
 	t.Cleanup(pool.Close)
 	e, err := llm.NewEngine(m.Config, w, pool, llm.Options{Context: 256, KVType: kv})
