@@ -25,8 +25,8 @@
 // float operations in the same order); F16 sums in tinyBLAS's sixteen
 // float32 lanes, as llama.cpp's x86 matrix products do, F32 in 32 lanes,
 // and both differ from the generic float64 sums by rounding only (see
-// floatDotTolerance in the tests). PathAVX512 is selected on AVX-512 CPUs but has no kernels of
-// its own yet: it runs the AVX2 ones. For Q4_K and Q6_K weights MatMul on
+// floatDotTolerance in the tests). PathAVX512 is selected on AVX-512 CPUs
+// but has no kernels of its own yet: it runs the AVX2 ones. For Q4_K and Q6_K weights MatMul on
 // the AVX2 path quantizes the activations straight into a lane-major
 // layout (quantkx.go) and runs kernels that take one, four or eight
 // activation rows against a weight row (dotkx_amd64.s, pool_kquant.go):
@@ -38,6 +38,12 @@
 // is decoded once per tile rather than once per token. Every output keeps
 // the bits of the path's dot product for its type, so a prompt evaluated
 // as a batch gives the logits it gives a token at a time.
+//
+// Layouts (layout.go): a Matrix is in ggml's row order unless the loader
+// repacked it (RepackQuads: Q4_0 and Q8_0 interleaved by row quads, the
+// four scales of a block side by side), which the quad kernels
+// (quads_amd64.s) read as one stream; the arithmetic, and so every bit, is
+// the same in both layouts.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as
