@@ -311,22 +311,18 @@ func (p *Pool) matmulRows(lo, hi int) {
 	if quad := j.quad.dot; quad != nil && j.m.Layout == LayoutQuads {
 		// One quad at a time (lo is a multiple of 4: matmulQuads); its
 		// bytes stay in L1 across the batch.
-		var r4 [4]float32
 		for ; lo+4 <= hi; lo += 4 {
 			w := j.m.Data[lo*rb : (lo+4)*rb]
 			for b := 0; b < j.batch; b++ {
-				quad(cols, w, j.xa[b*ab:(b+1)*ab], j.prep[b*j.pb:(b+1)*j.pb], &r4)
-				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
+				quad(cols, w, j.xa[b*ab:(b+1)*ab], j.prep[b*j.pb:(b+1)*j.pb], (*[4]float32)(j.out[b*rows+lo:]))
 			}
 		}
 	} else if dot4 := j.dot4; dot4 != nil && j.m.Layout == LayoutRows {
 		// Four rows at a time; their bytes stay in L1 across the batch.
-		var r4 [4]float32
 		for ; lo+4 <= hi; lo += 4 {
 			w := j.m.Data[lo*rb : (lo+4)*rb]
 			for b := 0; b < j.batch; b++ {
-				dot4(cols, w, rb, j.m.Type.BlockBytes(), j.xa[b*ab:(b+1)*ab], &r4)
-				copy(j.out[b*rows+lo:b*rows+lo+4], r4[:])
+				dot4(cols, w, rb, j.m.Type.BlockBytes(), j.xa[b*ab:(b+1)*ab], (*[4]float32)(j.out[b*rows+lo:]))
 			}
 		}
 	}
