@@ -116,7 +116,17 @@ func openMapped(path string, opts Options) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := MemoryWith(m, MemoryOptions{RowMajor: opts.RowMajor})
+	// A file in RAM (tmpfs, the initramfs) cannot give its pages back once
+	// copied: repacking there would hold the repacked matrices twice, which
+	// the plan did not count. Its layout is used as it is.
+	rowMajor := opts.RowMajor
+	if !rowMajor && ramBacked(path) {
+		rowMajor = true
+		if opts.Log != nil {
+			opts.Log(fmt.Sprintf("%s is on a RAM-backed file system: weights used in the file's layout, not repacked", path))
+		}
+	}
+	w, err := MemoryWith(m, MemoryOptions{RowMajor: rowMajor})
 	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)

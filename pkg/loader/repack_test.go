@@ -159,3 +159,44 @@ func mustTensor(t *testing.T, m *model.Model, name string) model.Tensor {
 	}
 	return tn
 }
+
+// TestNoRepackOnRAMBackedFile: a model file on tmpfs keeps its layout (its
+// pages cannot be evicted, so a repacked copy would double them); elsewhere
+// the same file is repacked.
+func TestNoRepackOnRAMBackedFile(t *testing.T) {
+	shm := "/dev/shm"
+	if !ramBacked(shm) {
+		t.Skipf("%s is not a tmpfs here", shm)
+	}
+	shape := synth.Shape{Dim: 128, Hidden: 256, Layers: 2, Heads: 4, KVHeads: 2, Vocab: 512, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
+	dir, err := os.MkdirTemp(shm, "llmboot-test-")
+	if err != nil {
+		t.Skipf("%s: %v", shm, err)
+	}
+	defer os.RemoveAll(dir)
+	onDisk := filepath.Join(t.TempDir(), "m.gguf")
+	inRAM := filepath.Join(dir, "m.gguf")
+	for _, p := range []string{onDisk, inRAM} {
+		if _, err := synth.Write(p, synth.Options{Shape: shape, Mix: synth.Q8_0, Seed: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		path     string
+		repacked bool
+	}{{inRAM, false}, {onDisk, !ramBacked(onDisk)}} {
+		var logged []string
+		l, err := Open(c.path, Options{Strategy: StrategyMemory, Log: func(s string) { logged = append(logged, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := l.Weights.(*Resident).Repacked > 0
+		l.Close()
+		if got != c.repacked {
+			t.Errorf("%s: repacked %v, want %v (log %q)", c.path, got, c.repacked, logged)
+		}
+		if !c.repacked && (len(logged) != 1 || !strings.Contains(logged[0], "RAM-backed")) {
+			t.Errorf("%s: log %q, want one line about the RAM-backed file system", c.path, logged)
+		}
+	}
+}
