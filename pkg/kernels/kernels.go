@@ -144,7 +144,7 @@ func (m Matrix) RowBytes() int {
 }
 
 // Row returns the bytes of row i, or nil when i is out of range, Data is
-// too short or the rows are interleaved (LayoutQuads).
+// too short or the matrix is repacked (not LayoutRows).
 func (m Matrix) Row(i int) []byte {
 	rb := m.RowBytes()
 	if i < 0 || i >= m.Rows || (i+1)*rb > len(m.Data) || m.Layout != LayoutRows {
@@ -175,6 +175,10 @@ func (m Matrix) Validate() error {
 	case LayoutQuads:
 		if !quadTypes[m.Type] || m.Rows%4 != 0 {
 			return fmt.Errorf("kernels: matrix %s %dx%d: no %s layout for this type and row count", m.Type, m.Rows, m.Cols, m.Layout)
+		}
+	case LayoutLaneMajor:
+		if laneMajorChunks[m.Type] == nil {
+			return fmt.Errorf("kernels: matrix %s %dx%d: no %s layout for this type", m.Type, m.Rows, m.Cols, m.Layout)
 		}
 	default:
 		return fmt.Errorf("kernels: matrix %s %dx%d: unknown %s", m.Type, m.Rows, m.Cols, m.Layout)
