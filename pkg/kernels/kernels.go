@@ -40,10 +40,13 @@
 // as a batch gives the logits it gives a token at a time.
 //
 // Layouts (layout.go): a Matrix is in ggml's row order unless the loader
-// repacked it (RepackQuads: Q4_0 and Q8_0 interleaved by row quads, the
-// four scales of a block side by side), which the quad kernels
-// (quads_amd64.s) read as one stream; the arithmetic, and so every bit, is
-// the same in both layouts.
+// repacked it (Repack, as PreferredLayout says): LayoutQuads, Q4_0 and
+// Q8_0 interleaved by row quads, the four scales of a block side by side,
+// which the quad kernels (quads_amd64.s) read as one stream; or
+// LayoutLaneMajor, Q4_K and Q6_K with each 32-byte chunk of levels stored
+// in the lane-major order, which the lane-major kernels' twins
+// (dotkxp_amd64.s) read without shuffling. The arithmetic, and so every
+// bit, is the same in every layout.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as
