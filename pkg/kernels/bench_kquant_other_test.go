@@ -8,6 +8,7 @@ type kquantBenchKernel struct {
 	name      string
 	dot       func(n int, w, a []byte) float32
 	laneMajor bool
+	packed    bool
 }
 
 func kquantBenchKernels(tensor.Type) []kquantBenchKernel { return nil }

@@ -59,6 +59,9 @@ func BenchmarkKQuantDot(b *testing.B) {
 				if kc.laneMajor {
 					ab = toLaneMajor(ab)
 				}
+				if kc.packed {
+					data = laneMajorRow(b, w, data) // rows*rb bytes, whole blocks
+				}
 				b.Run(w.String()+"/"+kc.name+"/"+where, func(b *testing.B) {
 					b.SetBytes(int64(rb))
 					var sink float32

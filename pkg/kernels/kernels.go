@@ -40,10 +40,13 @@
 // as a batch gives the logits it gives a token at a time.
 //
 // Layouts (layout.go): a Matrix is in ggml's row order unless the loader
-// repacked it (RepackQuads: Q4_0 and Q8_0 interleaved by row quads, the
-// four scales of a block side by side), which the quad kernels
-// (quads_amd64.s) read as one stream; the arithmetic, and so every bit, is
-// the same in both layouts.
+// repacked it (Repack, as PreferredLayout says): LayoutQuads, Q4_0 and
+// Q8_0 interleaved by row quads, the four scales of a block side by side,
+// which the quad kernels (quads_amd64.s) read as one stream; or
+// LayoutLaneMajor, Q4_K and Q6_K with each 32-byte chunk of levels stored
+// in the lane-major order, which the lane-major kernels' twins
+// (dotkxp_amd64.s) read without shuffling. The arithmetic, and so every
+// bit, is the same in every layout.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets
 // (arm64, or amd64 built with GOAMD64=v3); ggml's reference C code, as
@@ -144,7 +147,7 @@ func (m Matrix) RowBytes() int {
 }
 
 // Row returns the bytes of row i, or nil when i is out of range, Data is
-// too short or the rows are interleaved (LayoutQuads).
+// too short or the matrix is repacked (not LayoutRows).
 func (m Matrix) Row(i int) []byte {
 	rb := m.RowBytes()
 	if i < 0 || i >= m.Rows || (i+1)*rb > len(m.Data) || m.Layout != LayoutRows {
@@ -175,6 +178,10 @@ func (m Matrix) Validate() error {
 	case LayoutQuads:
 		if !quadTypes[m.Type] || m.Rows%4 != 0 {
 			return fmt.Errorf("kernels: matrix %s %dx%d: no %s layout for this type and row count", m.Type, m.Rows, m.Cols, m.Layout)
+		}
+	case LayoutLaneMajor:
+		if laneMajorChunks[m.Type] == nil {
+			return fmt.Errorf("kernels: matrix %s %dx%d: no %s layout for this type", m.Type, m.Rows, m.Cols, m.Layout)
 		}
 	default:
 		return fmt.Errorf("kernels: matrix %s %dx%d: unknown %s", m.Type, m.Rows, m.Cols, m.Layout)

@@ -29,6 +29,18 @@ const (
 	// The arithmetic per output is unchanged, so results are bit for bit
 	// the same.
 	LayoutQuads
+	// LayoutLaneMajor is ggml's order, row after row and block after
+	// block, for Q4_K and Q6_K, except that every 32-byte chunk of levels
+	// (Q4_K: the four at bytes 16, 48, 80, 112 of each 144-byte block;
+	// Q6_K: the six at 0, 32, ..., 160 of each 210-byte block, ql then qh)
+	// holds its bytes in the lane-major order of the activations
+	// (quantkx.go): byte i of the stored chunk is byte lmChunkPerm[i] of
+	// ggml's. The lane-major kernels otherwise put every chunk in that
+	// order as they load it (a vpermd and a vpshufb, the vpermd being
+	// these kernels' bottleneck on Zen 3); stored so, the shuffles are
+	// gone. Scales, mins and d stay where ggml has them, and the
+	// arithmetic is unchanged: results are bit for bit the same.
+	LayoutLaneMajor
 )
 
 func (l Layout) String() string {
@@ -37,6 +49,8 @@ func (l Layout) String() string {
 		return "rows"
 	case LayoutQuads:
 		return "quads"
+	case LayoutLaneMajor:
+		return "lane-major"
 	}
 	return fmt.Sprintf("layout(%d)", uint8(l))
 }
@@ -83,6 +97,99 @@ func RepackQuads(dst []byte, m Matrix) (Matrix, error) {
 	return Matrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst[:len(m.Data):len(m.Data)], Layout: LayoutQuads}, nil
 }
 
+// PreferredLayout is the layout Repack gives m on the active path:
+// LayoutQuads for the types with quad kernels (on every path: the generic
+// path reads quads too), LayoutLaneMajor for Q4_K and Q6_K where the active
+// path has kernels for it, LayoutRows (keep m as it is) otherwise or when
+// m is already repacked.
+func PreferredLayout(m Matrix) Layout {
+	switch {
+	case CanRepackQuads(m):
+		return LayoutQuads
+	case canLaneMajor(m) && hasLaneMajorKernels(m.Type):
+		return LayoutLaneMajor
+	}
+	return LayoutRows
+}
+
+// Repack writes m into dst in PreferredLayout(m), which must not be
+// LayoutRows, and returns the matrix over dst. dst must hold len(m.Data)
+// bytes and may be m.Data itself.
+func Repack(dst []byte, m Matrix) (Matrix, error) {
+	switch PreferredLayout(m) {
+	case LayoutQuads:
+		return RepackQuads(dst, m)
+	case LayoutLaneMajor:
+		return RepackLaneMajor(dst, m)
+	}
+	return Matrix{}, fmt.Errorf("kernels: matrix %s %dx%d (%s): no layout to repack it into on the %s path", m.Type, m.Rows, m.Cols, m.Layout, ActivePath())
+}
+
+// laneMajorChunks is, per weight type, where the 32-byte chunks of levels
+// lie in a block (LayoutLaneMajor).
+var laneMajorChunks = map[tensor.Type][]int{
+	tensor.Q4_K: {16, 48, 80, 112},
+	tensor.Q6_K: {0, 32, 64, 96, 128, 160},
+}
+
+// canLaneMajor reports whether m's type and layout allow LayoutLaneMajor.
+func canLaneMajor(m Matrix) bool {
+	return laneMajorChunks[m.Type] != nil && m.Layout == LayoutRows && m.Rows > 0
+}
+
+// hasLaneMajorKernels reports whether the active path has MatMul kernels
+// for LayoutLaneMajor matrices of type t.
+func hasLaneMajorKernels(t tensor.Type) bool {
+	kq := kquantMatmul[t]
+	return kq != nil && kq.packed != nil
+}
+
+// lmChunkPerm is the byte order of a LayoutLaneMajor chunk: byte i is
+// byte lmChunkPerm[i] of ggml's, what vpermd by lmPerm (dwords 0, 2, 4, 6,
+// 1, 3, 5, 7) then vpshufb by lmTrans (in each half, byte 4l+t from byte
+// 4t+l) make of it. lmChunkInv undoes it.
+var lmChunkPerm, lmChunkInv = func() (perm, inv [32]byte) {
+	dwords := [8]int{0, 2, 4, 6, 1, 3, 5, 7}
+	trans := [16]int{0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}
+	for i := range perm {
+		j := i&^15 + trans[i&15] // byte of the vpermd's result
+		perm[i] = byte(4*dwords[j/4] + j%4)
+		inv[perm[i]] = byte(i)
+	}
+	return perm, inv
+}()
+
+// RepackLaneMajor writes m (Q4_K or Q6_K, LayoutRows) into dst in
+// LayoutLaneMajor and returns the matrix over dst. dst must hold
+// len(m.Data) bytes and may be m.Data itself (each block is copied aside
+// before it is rewritten). Every path reads the result (where a path has
+// no kernels for the layout, MatMul puts each row back in ggml's order),
+// but only PreferredLayout says whether it pays.
+func RepackLaneMajor(dst []byte, m Matrix) (Matrix, error) {
+	if err := m.Validate(); err != nil {
+		return Matrix{}, err
+	}
+	if !canLaneMajor(m) {
+		return Matrix{}, fmt.Errorf("kernels: matrix %s %dx%d (%s) has no lane-major layout", m.Type, m.Rows, m.Cols, m.Layout)
+	}
+	if len(dst) < len(m.Data) {
+		return Matrix{}, fmt.Errorf("kernels: repack %s %dx%d: destination has %d bytes, want %d", m.Type, m.Rows, m.Cols, len(dst), len(m.Data))
+	}
+	bs, chunks := m.Type.BlockBytes(), laneMajorChunks[m.Type]
+	block := make([]byte, bs)
+	for at := 0; at < len(m.Data); at += bs {
+		copy(block, m.Data[at:at+bs])
+		out := dst[at : at+bs]
+		copy(out, block)
+		for _, c := range chunks {
+			for i, p := range lmChunkPerm {
+				out[c+i] = block[c+int(p)]
+			}
+		}
+	}
+	return Matrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst[:len(m.Data):len(m.Data)], Layout: LayoutLaneMajor}, nil
+}
+
 // blockAddr says where the blocks of row r of a matrix of 2-byte-scale
 // blocks (Q4_0, Q8_0) lie in Data, for kernels that address scales and
 // levels apart: row r's block 0 has its scale at scale and its levels at
@@ -101,11 +208,24 @@ func (m Matrix) blockAddr(r int) blockAddr {
 	return blockAddr{scale: r * rb, scaleRow: rb, levels: r*rb + 2, levelsRow: rb, block: bs}
 }
 
-// gatherRow copies row r's blocks of a LayoutQuads matrix into dst (one
-// row's bytes) in ggml's block format, for kernels that read a row.
+// gatherRow copies row r's blocks of a repacked (LayoutQuads or
+// LayoutLaneMajor) matrix into dst (one row's bytes) in ggml's block
+// format, for kernels that read a row.
 func (m Matrix) gatherRow(dst []byte, r int) []byte {
 	bs, rb := m.Type.BlockBytes(), m.RowBytes()
 	dst = dst[:rb]
+	if m.Layout == LayoutLaneMajor {
+		row := m.Data[r*rb : (r+1)*rb]
+		copy(dst, row)
+		for at := 0; at < rb; at += bs {
+			for _, c := range laneMajorChunks[m.Type] {
+				for i, p := range lmChunkPerm {
+					dst[at+c+int(p)] = row[at+c+i]
+				}
+			}
+		}
+		return dst
+	}
 	quad, i := m.Data[r/4*4*rb:], r%4
 	for k := 0; k < rb/bs; k++ {
 		group := quad[4*k*bs : 4*(k+1)*bs]

@@ -326,8 +326,8 @@ func (p *Pool) matmulRows(lo, hi int) {
 			}
 		}
 	}
-	var gathered []byte // a LayoutQuads row in row order, for dot
-	if lo < hi && j.m.Layout == LayoutQuads {
+	var gathered []byte // a repacked row in ggml's order, for dot
+	if lo < hi && j.m.Layout != LayoutRows {
 		gathered = make([]byte, rb)
 	}
 	for r := lo; r < hi; r++ {

@@ -7,7 +7,9 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // straight into the lane-major layout (quantkx.go), and each weight row is
 // taken against eight or four activation rows at a time, its blocks decoded
 // once for all of them; a single activation row (generation) goes through
-// the many-row kernel, a tile of weight rows per call. Every output keeps
+// the many-row kernel, a tile of weight rows per call. Weights in
+// LayoutLaneMajor go through the kernels' packed twins, which skip the
+// weight shuffles. Every output keeps
 // the generic dot's bits. The hooks in pool.go are setupLaneMajor (MatMul),
 // quantizeLaneMajor (matmulQuantize) and matmulRowsLaneMajor (matmulRows).
 
@@ -15,6 +17,9 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // if any, and sizes the buffer their activation rows go to.
 func (p *Pool) setupLaneMajor(m Matrix, batch int) {
 	kq := kquantMatmul[m.Type]
+	if kq != nil && m.Layout == LayoutLaneMajor {
+		kq = kq.packed // nil: MatMul's rows in ggml's order, one by one
+	}
 	if kq == nil || ActivationType(m.Type) != tensor.Q8_K {
 		return
 	}

@@ -48,6 +48,9 @@ type kquantKernels struct {
 	// quantize, if not nil, writes the lane-major row of src directly:
 	// the bytes of quantizeQ8_K followed by laneMajorQ8K.
 	quantize func(dst []byte, src []float32)
+	// packed, if not nil, is the same kernels for weights in
+	// LayoutLaneMajor (the one activation quantizer for both).
+	packed *kquantKernels
 }
 
 // kquantMatmul holds, per weight type, the active path's kernels over the

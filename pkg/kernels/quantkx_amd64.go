@@ -7,9 +7,46 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
 // kquantMatmul.
 func installKQuantAVX2() {
-	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
-	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, rows: dotQ6_KLMRowsAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
+		packed: &kquantKernels{dot: dotQ4_KLMPAVX2, rows: dotQ4_KLMPRowsAVX2, dot4: dotQ4_KLMPx4AVX2, dot8: dotQ4_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
+	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, rows: dotQ6_KLMRowsAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
+		packed: &kquantKernels{dot: dotQ6_KLMPAVX2, rows: dotQ6_KLMPRowsAVX2, dot4: dotQ6_KLMPx4AVX2, dot8: dotQ6_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
 }
+
+//go:generate go run gen_lmp.go
+
+// The dotQ*_KLMP* kernels (dotkxp_amd64.s, generated from dotkx_amd64.s)
+// are the dotQ*_KLM* ones for weights in LayoutLaneMajor.
+
+func dotQ4_KLMPAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ4_KLMPRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
+
+func dotQ6_KLMPAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ6_KLMPRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
+
+//go:noescape
+func dotQ4_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
+func dotQ6_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
+func dotQ4_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ6_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ4_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+
+//go:noescape
+func dotQ6_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 
 // Implemented in dotkx_amd64.s: as the dotQ*_KAVX2 kernels, with a in
 // the lane-major layout (laneMajorQ8K).

@@ -68,85 +68,97 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 				t.Logf("%s %s: no lane-major kernels", p, w)
 				continue
 			}
-			for _, nb := range []int{1, 2, 3, 5, 8, 22} {
-				n := nb * qkK
-				type row struct {
-					what   string
-					wb, ab []byte
-					want   float32
-				}
-				var rows []row
-				kquantTestRows(t, r, w, nb, func(what string, wb, ab []byte) {
-					rows = append(rows, row{what, wb, ab, genericKernels[w].dot(n, wb, ab)})
-				})
-				for _, rw := range rows {
-					lm := alignedBytes(nb * lmBlockBytes)
-					laneMajorQ8K(lm, rw.ab)
-					if got := kq.dot(n, rw.wb, lm); !sameFloat(got, rw.want) {
-						t.Errorf("%s %s nb=%d %s: %g (%#08x), generic %g (%#08x)", p, w, nb, rw.what, got, math.Float32bits(got), rw.want, math.Float32bits(rw.want))
+			for _, packed := range []bool{false, true} {
+				kq, p, wrow := kq, p.String(), func(wb []byte) []byte { return wb }
+				if packed {
+					// The LayoutLaneMajor twins, on repacked rows.
+					if kq = kq.packed; kq == nil {
+						t.Logf("%s %s: no kernels for LayoutLaneMajor", p, w)
+						continue
 					}
+					p += " packed"
+					wrow = func(wb []byte) []byte { return laneMajorRow(t, w, wb) }
 				}
-				if kq.rows != nil {
-					// All weight rows of the list, a gap between rows,
-					// against each activation row.
-					wstride := len(rows[0].wb) + 16
-					ws := make([]byte, len(rows)*wstride)
-					for i, rw := range rows {
-						copy(ws[i*wstride:], rw.wb)
+				for _, nb := range []int{1, 2, 3, 5, 8, 22} {
+					n := nb * qkK
+					type row struct {
+						what   string
+						wb, ab []byte
+						want   float32
 					}
-					for _, ar := range rows[:3] {
+					var rows []row
+					kquantTestRows(t, r, w, nb, func(what string, wb, ab []byte) {
+						rows = append(rows, row{what, wb, ab, genericKernels[w].dot(n, wb, ab)})
+					})
+					for _, rw := range rows {
 						lm := alignedBytes(nb * lmBlockBytes)
-						laneMajorQ8K(lm, ar.ab)
-						got := make([]float32, len(rows))
-						kq.rows(n, ws, wstride, lm, got)
+						laneMajorQ8K(lm, rw.ab)
+						if got := kq.dot(n, wrow(rw.wb), lm); !sameFloat(got, rw.want) {
+							t.Errorf("%s %s nb=%d %s: %g (%#08x), generic %g (%#08x)", p, w, nb, rw.what, got, math.Float32bits(got), rw.want, math.Float32bits(rw.want))
+						}
+					}
+					if kq.rows != nil {
+						// All weight rows of the list, a gap between rows,
+						// against each activation row.
+						wstride := len(rows[0].wb) + 16
+						ws := make([]byte, len(rows)*wstride)
 						for i, rw := range rows {
-							if want := genericKernels[w].dot(n, rw.wb, ar.ab); !sameFloat(got[i], want) {
-								t.Errorf("%s %s rows nb=%d weights %s, activations %s: %g, generic %g", p, w, nb, rw.what, ar.what, got[i], want)
+							copy(ws[i*wstride:], wrow(rw.wb))
+						}
+						for _, ar := range rows[:3] {
+							lm := alignedBytes(nb * lmBlockBytes)
+							laneMajorQ8K(lm, ar.ab)
+							got := make([]float32, len(rows))
+							kq.rows(n, ws, wstride, lm, got)
+							for i, rw := range rows {
+								if want := genericKernels[w].dot(n, rw.wb, ar.ab); !sameFloat(got[i], want) {
+									t.Errorf("%s %s rows nb=%d weights %s, activations %s: %g, generic %g", p, w, nb, rw.what, ar.what, got[i], want)
+								}
 							}
 						}
 					}
-				}
-				if kq.dot4 == nil {
-					continue
-				}
-				// Four activation rows of the list against each weight row.
-				astride := nb*lmBlockBytes + 64*(nb%3) // rows need not be packed
-				for i, rw := range rows {
-					acts := alignedBytes(3*astride + nb*lmBlockBytes)
-					var want [4]float32
-					for k := 0; k < 4; k++ {
-						src := rows[(i+5*k)%len(rows)].ab
-						laneMajorQ8K(acts[k*astride:], src)
-						want[k] = genericKernels[w].dot(n, rw.wb, src)
+					if kq.dot4 == nil {
+						continue
 					}
-					var got [4]float32
-					kq.dot4(n, rw.wb, acts, astride, &got)
-					for k := range got {
-						if !sameFloat(got[k], want[k]) {
-							t.Errorf("%s %s four-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+					// Four activation rows of the list against each weight row.
+					astride := nb*lmBlockBytes + 64*(nb%3) // rows need not be packed
+					for i, rw := range rows {
+						acts := alignedBytes(3*astride + nb*lmBlockBytes)
+						var want [4]float32
+						for k := 0; k < 4; k++ {
+							src := rows[(i+5*k)%len(rows)].ab
+							laneMajorQ8K(acts[k*astride:], src)
+							want[k] = genericKernels[w].dot(n, rw.wb, src)
+						}
+						var got [4]float32
+						kq.dot4(n, wrow(rw.wb), acts, astride, &got)
+						for k := range got {
+							if !sameFloat(got[k], want[k]) {
+								t.Errorf("%s %s four-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+							}
 						}
 					}
-				}
-				if kq.dot8 == nil {
-					continue
-				}
-				for i, rw := range rows {
-					acts := alignedBytes(7*astride + nb*lmBlockBytes)
-					var want [8]float32
-					for k := 0; k < 8; k++ {
-						src := rows[(i+3*k)%len(rows)].ab
-						laneMajorQ8K(acts[k*astride:], src)
-						want[k] = genericKernels[w].dot(n, rw.wb, src)
+					if kq.dot8 == nil {
+						continue
 					}
-					g := make([]byte, nb*lmGroupBlockBytes)
-					for k := 0; k < 8; k++ {
-						lmGroupFill(g, acts[k*astride:], nb, k)
-					}
-					var got [8]float32
-					kq.dot8(n, rw.wb, acts, astride, g, &got)
-					for k := range got {
-						if !sameFloat(got[k], want[k]) {
-							t.Errorf("%s %s eight-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+					for i, rw := range rows {
+						acts := alignedBytes(7*astride + nb*lmBlockBytes)
+						var want [8]float32
+						for k := 0; k < 8; k++ {
+							src := rows[(i+3*k)%len(rows)].ab
+							laneMajorQ8K(acts[k*astride:], src)
+							want[k] = genericKernels[w].dot(n, rw.wb, src)
+						}
+						g := make([]byte, nb*lmGroupBlockBytes)
+						for k := 0; k < 8; k++ {
+							lmGroupFill(g, acts[k*astride:], nb, k)
+						}
+						var got [8]float32
+						kq.dot8(n, wrow(rw.wb), acts, astride, g, &got)
+						for k := range got {
+							if !sameFloat(got[k], want[k]) {
+								t.Errorf("%s %s eight-row nb=%d weights %s, row %d: %g, generic %g", p, w, nb, rw.what, k, got[k], want[k])
+							}
 						}
 					}
 				}
@@ -155,11 +167,22 @@ func TestKQuantLaneMajorKernels(t *testing.T) {
 	}
 }
 
+// laneMajorRow is the weight row wb (type w) in LayoutLaneMajor.
+func laneMajorRow(t testing.TB, w tensor.Type, wb []byte) []byte {
+	m, err := RepackLaneMajor(make([]byte, len(wb)), Matrix{Type: w, Rows: 1, Cols: len(wb) / w.BlockBytes() * qkK, Data: wb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Data
+}
+
 // TestMatMulLaneMajor runs MatMul on Q4_K and Q6_K matrices through the
 // lane-major route on every path, for batches that use the eight-row,
 // four-row and one-row kernels and their mixes, row counts that cut the
 // row tiles and the workers' chunks unevenly, and 1 to 3 threads, and
-// compares every output with the generic dot product on the Q8_K row.
+// compares every output with the generic dot product on the Q8_K row; the
+// same for the matrix repacked in LayoutLaneMajor (its own kernels where
+// the path has them, ggml's rows put back otherwise).
 func TestMatMulLaneMajor(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 36))
 	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
@@ -172,6 +195,10 @@ func TestMatMulLaneMajor(t *testing.T) {
 		for _, shape := range [][2]int{{37, 512}, {70, 768}, {5, 256}} {
 			rows, cols := shape[0], shape[1]
 			m := randMatrix(t, r, typ, rows, cols)
+			mp, err := RepackLaneMajor(make([]byte, len(m.Data)), m)
+			if err != nil {
+				t.Fatal(err)
+			}
 			const maxBatch = 21
 			x := make([]float32, 0, maxBatch*cols)
 			for b := 0; b < maxBatch; b++ {
@@ -190,14 +217,16 @@ func TestMatMulLaneMajor(t *testing.T) {
 			for _, path := range testedPaths() {
 				onPath(path, func() {
 					for _, p := range pools {
-						for _, batch := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 21} {
-							out := make([]float32, batch*rows)
-							if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
-								t.Fatal(err)
-							}
-							for i, v := range out {
-								if !sameFloat(v, want[i]) {
-									t.Fatalf("%s %s %dx%d threads %d batch %d: out[%d] = %g, generic %g", path, typ, rows, cols, p.Threads(), batch, i, v, want[i])
+						for _, mm := range []Matrix{m, mp} {
+							for _, batch := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 21} {
+								out := make([]float32, batch*rows)
+								if err := p.MatMul(out, mm, x[:batch*cols], batch); err != nil {
+									t.Fatal(err)
+								}
+								for i, v := range out {
+									if !sameFloat(v, want[i]) {
+										t.Fatalf("%s %s %s %dx%d threads %d batch %d: out[%d] = %g, generic %g", path, typ, mm.Layout, rows, cols, p.Threads(), batch, i, v, want[i])
+									}
 								}
 							}
 						}

@@ -34,17 +34,20 @@ type Resident struct {
 // MemoryOptions tune Memory.
 type MemoryOptions struct {
 	// RowMajor keeps every matrix in the file's layout. By default the
-	// matrices with four-row kernels (Q4_0, Q8_0; see
-	// kernels.CanRepackQuads) are interleaved by row quads into new memory
-	// and their file pages evicted, so the resident set stays about the
-	// file's size: one sequential stream per four rows reads about twice
-	// as fast from DRAM as four (docs/benchmarks.md). The token embedding,
-	// read a row at a time, is never repacked.
+	// matrices kernels.PreferredLayout names a layout for are repacked
+	// into new memory and their file pages evicted, so the resident set
+	// stays about the file's size: Q4_0 and Q8_0 are interleaved by row
+	// quads (one sequential stream per four rows reads about twice as fast
+	// from DRAM as four, docs/benchmarks.md), Q4_K and Q6_K get their
+	// levels stored in the lane-major order their kernels want
+	// (kernels.LayoutLaneMajor; only where the active kernel path has
+	// kernels for it). The token embedding, read a row at a time, is
+	// never repacked.
 	RowMajor bool
 	// InPlace repacks inside the model's own bytes instead of new memory:
 	// for a model read into a buffer that only these weights use (no file
 	// mapping to evict), so repacking costs no memory. The model's tensors
-	// that were repacked then hold quads, not ggml rows.
+	// that were repacked then hold the new layout, not ggml's.
 	InPlace bool
 }
 
@@ -98,12 +101,12 @@ func MemoryWith(m *model.Model, opts MemoryOptions) (*Resident, error) {
 	return r, nil
 }
 
-// repack interleaves every matrix that kernels.CanRepackQuads accepts,
-// in place or into one arena, evicting the file pages it copied from.
+// repack rewrites every matrix kernels.PreferredLayout names a layout
+// for, in place or into one arena, evicting the file pages it copied from.
 func (r *Resident) repack(m *model.Model, inPlace bool) error {
 	var todo []*kernels.Matrix
 	add := func(mx *kernels.Matrix) {
-		if kernels.CanRepackQuads(*mx) {
+		if kernels.PreferredLayout(*mx) != kernels.LayoutRows {
 			todo = append(todo, mx)
 		}
 	}
@@ -125,7 +128,7 @@ func (r *Resident) repack(m *model.Model, inPlace bool) error {
 	}
 	if inPlace {
 		for _, mx := range todo {
-			packed, err := kernels.RepackQuads(mx.Data, *mx)
+			packed, err := kernels.Repack(mx.Data, *mx)
 			if err != nil {
 				return err
 			}
@@ -158,7 +161,7 @@ func (r *Resident) repack(m *model.Model, inPlace bool) error {
 			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
 				mx, off := todo[i], offs[i]
 				n := len(mx.Data)
-				packed, err := kernels.RepackQuads(arena[off:off+n:off+n], *mx)
+				packed, err := kernels.Repack(arena[off:off+n:off+n], *mx)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return

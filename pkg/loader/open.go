@@ -39,7 +39,7 @@ type Options struct {
 type Loaded struct {
 	// Model describes the file. Its tensor bytes are the file's, except
 	// when a device or URL was read into memory: then the matrices the
-	// resident weights repacked (MemoryOptions.InPlace) hold row quads.
+	// resident weights repacked (MemoryOptions.InPlace) hold their repacked layout.
 	Model   *model.Model
 	Weights llm.Weights
 	Plan    Plan

@@ -17,12 +17,13 @@ import (
 )
 
 // TestRepackedMatchesRowMajor: the default resident weights (Q4_0 and Q8_0
-// matrices interleaved by row quads) give the logits of the file's own
-// layout bit for bit, for a prompt batch and single tokens, and the file
-// pages they were copied from leave the resident set.
+// matrices interleaved by row quads, Q4_K and Q6_K ones in the lane-major
+// layout where the kernel path has kernels for it) give the logits of the
+// file's own layout bit for bit, for a prompt batch and single tokens, and
+// the file pages they were copied from leave the resident set.
 func TestRepackedMatchesRowMajor(t *testing.T) {
 	shape := synth.Shape{Dim: 512, Hidden: 1536, Layers: 4, Heads: 8, KVHeads: 2, Vocab: 512, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
-	for _, mix := range []synth.Mix{synth.Q8_0, synth.Q4_0} {
+	for _, mix := range []synth.Mix{synth.Q8_0, synth.Q4_0, synth.Q4_K_M, synth.Q6_K} {
 		t.Run(string(mix), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "gen.gguf")
 			if _, err := synth.Write(path, synth.Options{Shape: shape, Mix: mix, Seed: 5}); err != nil {
@@ -41,6 +42,13 @@ func TestRepackedMatchesRowMajor(t *testing.T) {
 				t.Errorf("RowMajor repacked %d bytes", rows.Repacked)
 			}
 			want := evalAll(t, m, rows)
+			// What the default must do with layer 0's Q and Down, layer
+			// 1's Up: LayoutRows where the active path has no layout for
+			// them (k-quants on the generic path).
+			lr0, _ := rows.Layer(0)
+			lr1, _ := rows.Layer(1)
+			wantQ, wantDown, wantUp := kernels.PreferredLayout(lr0.Q), kernels.PreferredLayout(lr0.Down), kernels.PreferredLayout(lr1.Up)
+			t.Logf("layouts: Q %s, Down %s, Up %s", wantQ, wantDown, wantUp)
 
 			// Touch every tensor so the mapping is resident, then repack.
 			var sum byte
@@ -58,10 +66,14 @@ func TestRepackedMatchesRowMajor(t *testing.T) {
 			defer packed.Close()
 			after := rssFile(t)
 			lw, _ := packed.Layer(0)
-			if lw.Q.Layout != kernels.LayoutQuads || lw.Down.Layout != kernels.LayoutQuads {
-				t.Errorf("layer 0 Q is %s, Down %s: want quads", lw.Q.Layout, lw.Down.Layout)
+			if lw.Q.Layout != wantQ || lw.Down.Layout != wantDown {
+				t.Errorf("layer 0 Q is %s, Down %s: want %s, %s", lw.Q.Layout, lw.Down.Layout, wantQ, wantDown)
 			}
-			if packed.Repacked < int64(len(lw.Q.Data))*int64(shape.Layers) {
+			if wantQ == kernels.LayoutRows {
+				if packed.Repacked != 0 {
+					t.Errorf("repacked %d bytes with no layout for Q", packed.Repacked)
+				}
+			} else if packed.Repacked < int64(len(lw.Q.Data))*int64(shape.Layers) {
 				t.Errorf("repacked %d bytes", packed.Repacked)
 			}
 			if before >= 0 && after >= 0 && before-after < packed.Repacked/2 {
@@ -85,7 +97,7 @@ func TestRepackedMatchesRowMajor(t *testing.T) {
 			if inPlace.Repacked != packed.Repacked {
 				t.Errorf("in place repacked %d bytes, into new memory %d", inPlace.Repacked, packed.Repacked)
 			}
-			if lw, _ := inPlace.Layer(1); lw.Up.Layout != kernels.LayoutQuads || &lw.Up.Data[0] != &mustTensor(t, mb, "blk.1.ffn_up.weight").Data[0] {
+			if lw, _ := inPlace.Layer(1); lw.Up.Layout != wantUp || &lw.Up.Data[0] != &mustTensor(t, mb, "blk.1.ffn_up.weight").Data[0] {
 				t.Error("in-place repack did not repack inside the model's bytes")
 			}
 			same(t, "repacked in place", evalAll(t, mb, inPlace), want)

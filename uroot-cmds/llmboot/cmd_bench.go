@@ -65,7 +65,7 @@ type benchResult struct {
 	WeightGBps    float64   `json:"weight_gbps"`
 	WarmupSeconds float64   `json:"warmup_s"`
 	LoadSeconds   float64   `json:"load_s"`
-	Repacked      int64     `json:"repacked_bytes"` // Q4_0/Q8_0 bytes interleaved by row quads at load
+	Repacked      int64     `json:"repacked_bytes"` // bytes repacked at load (Q4_0/Q8_0 by row quads, Q4_K/Q6_K lane-major)
 	KernelPath    string    `json:"kernels"`
 	LoadAvg       []float64 `json:"load_avg"`
 	GoVersion     string    `json:"go_version"`
@@ -119,7 +119,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.membwMiB, "membw-mib", 1024, "size of the --membw buffer in MiB")
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
-	fs.BoolVar(&f.noRepack, "no-repack", false, "keep Q4_0/Q8_0 matrices in the file's row order (default: interleaved by row quads at load)")
+	fs.BoolVar(&f.noRepack, "no-repack", false, "keep every matrix in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q4_K/Q6_K levels lane-major, at load)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -266,7 +266,7 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 	}
 	fmt.Fprintf(stdout, "model: %s, %s file, %s of tensors, %.3g params\n", path, loader.FormatBytes(m.FileSize), loader.FormatBytes(size), float64(params))
 	fmt.Fprintf(stdout, "types: %s\n", base.ModelType)
-	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, %s kernels, loaded in %s (%s repacked by row quads), warm-up %s\n",
+	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, %s kernels, loaded in %s (%s repacked), warm-up %s\n",
 		f.threads, ctx, kvType, kernels.ActivePath(), round(loadTime), loader.FormatBytes(w.Repacked), round(warmup))
 	fmt.Fprintf(stdout, "load average at start: %s\n", formatLoadAvg(loadAvg))
 	fmt.Fprintf(stdout, "weights read per forward pass: %s (%.3f GB)\n", loader.FormatBytes(perToken), float64(perToken)/1e9)
