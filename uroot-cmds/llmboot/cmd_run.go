@@ -212,7 +212,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if genErr != nil {
 		return genErr
 	}
-	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s), loaded in %s\n", pos[0], m.Format, loader.FormatBytes(m.FileSize), ld.Plan.Strategy, ld.Source, round(loadTime))
+	repacked := ""
+	if r, ok := ld.Weights.(*loader.Resident); ok && r.Repacked > 0 {
+		repacked = fmt.Sprintf(", %s repacked for the kernels", loader.FormatBytes(r.Repacked))
+	}
+	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s%s), loaded in %s\n", pos[0], m.Format, loader.FormatBytes(m.FileSize), ld.Plan.Strategy, ld.Source, repacked, round(loadTime))
 	fmt.Fprintf(stderr, "llmboot: prompt: %d tokens in %s (%s)\n", stats.PromptTokens, round(stats.PromptTime), rate(stats.PromptTokens, stats.PromptTime))
 	fmt.Fprintf(stderr, "llmboot: generated: %d tokens in %s (%s), stopped: %s\n", stats.Generated, round(stats.GenTime), rate(stats.Generated, stats.GenTime), stats.Reason)
 	fmt.Fprintf(stderr, "llmboot: threads %d, %s kernels, context %d, KV cache %s %s, seed %d\n", f.threads, kernels.ActivePath(), ctx, kvType, loader.FormatBytes(eng.KVBytes()), seed)
