@@ -126,20 +126,21 @@ func (r *Resident) repack(m *model.Model, inPlace bool) error {
 	if total == 0 {
 		return nil
 	}
-	if inPlace {
-		for _, mx := range todo {
-			packed, err := kernels.Repack(mx.Data, *mx)
-			if err != nil {
-				return err
-			}
-			*mx = packed
+	// Into one arena outside the Go heap unless in place.
+	var (
+		arena []byte
+		free  func() error
+		err   error
+	)
+	if !inPlace {
+		if arena, free, err = mmapfile.Anon(total); err != nil {
+			return fmt.Errorf("repacking %s of weights: %w", FormatBytes(int64(total)), err)
 		}
-		r.Repacked = int64(total)
-		return nil
 	}
-	arena, free, err := mmapfile.Anon(total)
-	if err != nil {
-		return fmt.Errorf("repacking %s of weights: %w", FormatBytes(int64(total)), err)
+	offs := make([]int, len(todo))
+	for i, off := 0, 0; i < len(todo); i++ {
+		offs[i] = off
+		off += len(todo[i].Data)
 	}
 	// Copying a gigabyte is page faults more than bytes: spread it over
 	// the cores.
@@ -149,31 +150,33 @@ func (r *Resident) repack(m *model.Model, inPlace bool) error {
 		errOnce  sync.Once
 		firstErr error
 	)
-	offs := make([]int, len(todo))
-	for i, off := 0, 0; i < len(todo); i++ {
-		offs[i] = off
-		off += len(todo[i].Data)
-	}
 	for w := 0; w < min(runtime.NumCPU(), len(todo)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
-				mx, off := todo[i], offs[i]
-				n := len(mx.Data)
-				packed, err := kernels.Repack(arena[off:off+n:off+n], *mx)
+				mx := todo[i]
+				dst := mx.Data
+				if !inPlace {
+					dst = arena[offs[i] : offs[i]+len(mx.Data) : offs[i]+len(mx.Data)]
+				}
+				packed, err := kernels.Repack(dst, *mx)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
-				m.Evict(mx.Data)
+				if !inPlace {
+					m.Evict(mx.Data)
+				}
 				*mx = packed
 			}
 		}()
 	}
 	wg.Wait()
 	if firstErr != nil {
-		free()
+		if free != nil {
+			free()
+		}
 		return firstErr
 	}
 	r.arena, r.freeArena, r.Repacked = arena, free, int64(total)
