@@ -208,6 +208,20 @@ func (m Matrix) blockAddr(r int) blockAddr {
 	return blockAddr{scale: r * rb, scaleRow: rb, levels: r*rb + 2, levelsRow: rb, block: bs}
 }
 
+// ggmlRow returns row r in ggml's block format, for kernels that read a
+// row: a view of Data in LayoutRows, else the row gathered into *buf
+// (allocated on first use, then reused).
+func (m Matrix) ggmlRow(buf *[]byte, r int) []byte {
+	rb := m.RowBytes()
+	if m.Layout == LayoutRows {
+		return m.Data[r*rb : (r+1)*rb]
+	}
+	if len(*buf) < rb {
+		*buf = make([]byte, rb)
+	}
+	return m.gatherRow(*buf, r)
+}
+
 // gatherRow copies row r's blocks of a repacked (LayoutQuads or
 // LayoutLaneMajor) matrix into dst (one row's bytes) in ggml's block
 // format, for kernels that read a row.

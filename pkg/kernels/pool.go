@@ -326,17 +326,9 @@ func (p *Pool) matmulRows(lo, hi int) {
 			}
 		}
 	}
-	var gathered []byte // a repacked row in ggml's order, for dot
-	if lo < hi && j.m.Layout != LayoutRows {
-		gathered = make([]byte, rb)
-	}
+	var buf []byte // a repacked row in ggml's order, for dot
 	for r := lo; r < hi; r++ {
-		var wrow []byte
-		if gathered != nil {
-			wrow = j.m.gatherRow(gathered, r)
-		} else {
-			wrow = j.m.Data[r*rb : (r+1)*rb]
-		}
+		wrow := j.m.ggmlRow(&buf, r)
 		for b := 0; b < j.batch; b++ {
 			j.out[b*rows+r] = dot(cols, wrow, j.xa[b*ab:(b+1)*ab])
 		}

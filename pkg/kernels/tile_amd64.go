@@ -48,7 +48,7 @@ const tileGroup = 2
 // left (hi, or hi-1 for an odd count).
 func matmulTilesQ(j *matmulJob, lo, hi int) int {
 	const R, T = 2, 4
-	rows, cols, ab, rb := j.m.Rows, j.m.Cols, j.ab, j.rowBytes
+	rows, cols, ab := j.m.Rows, j.m.Cols, j.ab
 	nb := cols / qk32
 	q4 := j.m.Type == tensor.Q4_0
 	if nb == 0 {
@@ -59,10 +59,7 @@ func matmulTilesQ(j *matmulJob, lo, hi int) int {
 	if q4 && nb > maxExpandBlocks {
 		buf = make([]byte, tileGroup*nb*qk32)
 	}
-	var gathered []byte // a LayoutQuads row in ggml's order, for the token tail
-	if j.m.Layout == LayoutQuads && j.batch%T != 0 {
-		gathered = make([]byte, rb)
-	}
+	var rowBuf []byte // a LayoutQuads row in ggml's order, for the token tail
 	data := j.m.Data
 	for lo+R <= hi {
 		g := min(tileGroup, (hi-lo)&^1)
@@ -85,10 +82,7 @@ func matmulTilesQ(j *matmulJob, lo, hi int) int {
 			}
 		}
 		for r := lo; b < j.batch && r < lo+g; r++ {
-			row := data[r*rb : (r+1)*rb]
-			if gathered != nil {
-				row = j.m.gatherRow(gathered, r)
-			}
+			row := j.m.ggmlRow(&rowBuf, r)
 			for bt := b; bt < j.batch; bt++ {
 				j.out[bt*rows+r] = j.k.dot(cols, row, j.xa[bt*ab:(bt+1)*ab])
 			}
