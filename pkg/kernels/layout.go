@@ -147,16 +147,15 @@ func hasLaneMajorKernels(t tensor.Type) bool {
 // lmChunkPerm is the byte order of a LayoutLaneMajor chunk: byte i is
 // byte lmChunkPerm[i] of ggml's, what vpermd by lmPerm (dwords 0, 2, 4, 6,
 // 1, 3, 5, 7) then vpshufb by lmTrans (in each half, byte 4l+t from byte
-// 4t+l) make of it. lmChunkInv undoes it.
-var lmChunkPerm, lmChunkInv = func() (perm, inv [32]byte) {
+// 4t+l) make of it.
+var lmChunkPerm = func() (perm [32]byte) {
 	dwords := [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 	trans := [16]int{0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}
 	for i := range perm {
 		j := i&^15 + trans[i&15] // byte of the vpermd's result
 		perm[i] = byte(4*dwords[j/4] + j%4)
-		inv[perm[i]] = byte(i)
 	}
-	return perm, inv
+	return perm
 }()
 
 // RepackLaneMajor writes m (Q4_K or Q6_K, LayoutRows) into dst in
