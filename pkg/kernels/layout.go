@@ -71,14 +71,8 @@ func CanRepackQuads(m Matrix) bool {
 // (each quad is copied aside before it is rewritten); m must pass
 // CanRepackQuads and Validate.
 func RepackQuads(dst []byte, m Matrix) (Matrix, error) {
-	if err := m.Validate(); err != nil {
+	if err := checkRepack(dst, m, CanRepackQuads(m), "cannot be interleaved by row quads"); err != nil {
 		return Matrix{}, err
-	}
-	if !CanRepackQuads(m) {
-		return Matrix{}, fmt.Errorf("kernels: matrix %s %dx%d (%s) cannot be interleaved by row quads", m.Type, m.Rows, m.Cols, m.Layout)
-	}
-	if len(dst) < len(m.Data) {
-		return Matrix{}, fmt.Errorf("kernels: repack %s %dx%d: destination has %d bytes, want %d", m.Type, m.Rows, m.Cols, len(dst), len(m.Data))
 	}
 	bs, rb := m.Type.BlockBytes(), m.RowBytes()
 	quad := make([]byte, 4*rb)
@@ -95,6 +89,21 @@ func RepackQuads(dst []byte, m Matrix) (Matrix, error) {
 		}
 	}
 	return Matrix{Type: m.Type, Rows: m.Rows, Cols: m.Cols, Data: dst[:len(m.Data):len(m.Data)], Layout: LayoutQuads}, nil
+}
+
+// checkRepack is the repackers' common check: m is valid, can take the
+// layout (can; otherwise the error says why not), and dst is big enough.
+func checkRepack(dst []byte, m Matrix, can bool, why string) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if !can {
+		return fmt.Errorf("kernels: matrix %s %dx%d (%s) %s", m.Type, m.Rows, m.Cols, m.Layout, why)
+	}
+	if len(dst) < len(m.Data) {
+		return fmt.Errorf("kernels: repack %s %dx%d: destination has %d bytes, want %d", m.Type, m.Rows, m.Cols, len(dst), len(m.Data))
+	}
+	return nil
 }
 
 // PreferredLayout is the layout Repack gives m on the active path:
@@ -165,14 +174,8 @@ var lmChunkPerm = func() (perm [32]byte) {
 // no kernels for the layout, MatMul puts each row back in ggml's order),
 // but only PreferredLayout says whether it pays.
 func RepackLaneMajor(dst []byte, m Matrix) (Matrix, error) {
-	if err := m.Validate(); err != nil {
+	if err := checkRepack(dst, m, canLaneMajor(m), "has no lane-major layout"); err != nil {
 		return Matrix{}, err
-	}
-	if !canLaneMajor(m) {
-		return Matrix{}, fmt.Errorf("kernels: matrix %s %dx%d (%s) has no lane-major layout", m.Type, m.Rows, m.Cols, m.Layout)
-	}
-	if len(dst) < len(m.Data) {
-		return Matrix{}, fmt.Errorf("kernels: repack %s %dx%d: destination has %d bytes, want %d", m.Type, m.Rows, m.Cols, len(dst), len(m.Data))
 	}
 	bs, chunks := m.Type.BlockBytes(), laneMajorChunks[m.Type]
 	block := make([]byte, bs)
