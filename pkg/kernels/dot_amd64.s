@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx2_amd64.h"
 
 // AVX2 + FMA + F16C kernels for the 32-element block formats and the plain
 // float rows. The quantized ones reproduce the generic Go code's bits (see
@@ -9,27 +10,6 @@
 // with one fused multiply-add per block into eight float32 lanes, which are
 // added at the end in hsum_float_8's order. Integer sums are exact, so
 // only that float sequence matters, and it is kept.
-
-// Bytes 0x0f, for nibble masks.
-DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibbleMask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibbleMask<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA nibbleMask<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL nibbleMask<>(SB), RODATA|NOPTR, $32
-
-// Bytes 8: the Q4_0 level offset.
-DATA eights<>+0(SB)/8, $0x0808080808080808
-DATA eights<>+8(SB)/8, $0x0808080808080808
-DATA eights<>+16(SB)/8, $0x0808080808080808
-DATA eights<>+24(SB)/8, $0x0808080808080808
-GLOBL eights<>(SB), RODATA|NOPTR, $32
-
-// int16 ones, for vpmaddwd pair sums.
-DATA onesW<>+0(SB)/8, $0x0001000100010001
-DATA onesW<>+8(SB)/8, $0x0001000100010001
-DATA onesW<>+16(SB)/8, $0x0001000100010001
-DATA onesW<>+24(SB)/8, $0x0001000100010001
-GLOBL onesW<>(SB), RODATA|NOPTR, $32
 
 // float32 sign-clearing mask.
 DATA absMask<>+0(SB)/8, $0x7fffffff7fffffff
@@ -53,16 +33,6 @@ DATA packPerm<>+24(SB)/4, $3
 DATA packPerm<>+28(SB)/4, $7
 GLOBL packPerm<>(SB), RODATA|NOPTR, $32
 
-// HSUM8 leaves in X0 (low float) the sum of Y0's eight lanes as
-// hsum_float_8 adds them: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)). Clobbers X1.
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVHLPS     X0, X0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VADDSS       X1, X0, X0
-
 // BLOCKSCALE sets Y1 to eight copies of f16(w) * f16(a), rounded to
 // float32 once, from the f16 scales at (SI) and (DI). Clobbers Y2.
 #define BLOCKSCALE \
@@ -79,7 +49,7 @@ TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $5, CX
 	VXORPS  Y0, Y0, Y0
-	VMOVDQU onesW<>(SB), Y15
+	VMOVDQU words1<>(SB), Y15
 	TESTQ   CX, CX
 	JZ      q8done
 
@@ -115,9 +85,9 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $5, CX
 	VXORPS  Y0, Y0, Y0
-	VMOVDQU onesW<>(SB), Y15
-	VMOVDQU nibbleMask<>(SB), Y14
-	VMOVDQU eights<>(SB), Y13
+	VMOVDQU words1<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y14
+	VMOVDQU bytes08<>(SB), Y13
 	TESTQ   CX, CX
 	JZ      q4done
 
@@ -392,9 +362,9 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-80
 	VXORPS  Y11, Y11, Y11
 	VXORPS  Y12, Y12, Y12
 	VXORPS  Y0, Y0, Y0
-	VMOVDQU onesW<>(SB), Y15
-	VMOVDQU nibbleMask<>(SB), Y14
-	VMOVDQU eights<>(SB), Y13
+	VMOVDQU words1<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y14
+	VMOVDQU bytes08<>(SB), Y13
 	TESTQ   CX, CX
 	JZ      q4x4done
 
@@ -446,7 +416,7 @@ TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-80
 	VXORPS  Y11, Y11, Y11
 	VXORPS  Y12, Y12, Y12
 	VXORPS  Y13, Y13, Y13
-	VMOVDQU onesW<>(SB), Y15
+	VMOVDQU words1<>(SB), Y15
 	TESTQ   CX, CX
 	JZ      q8x4done
 
@@ -537,8 +507,8 @@ GLOBL bitsMask<>(SB), RODATA|NOPTR, $32
 	MOVQ a_base+32(FP), DI; \
 	SHRQ $5, CX; \
 	VXORPS  X0, X0, X0; \
-	VMOVDQU onesW<>(SB), Y15; \
-	VMOVDQU nibbleMask<>(SB), Y14; \
+	VMOVDQU words1<>(SB), Y15; \
+	VMOVDQU bytes0f<>(SB), Y14; \
 	VMOVDQU sixteens<>(SB), Y13; \
 	VMOVDQU bitsMask<>(SB), Y12; \
 	VMOVDQU bitsShuf<>(SB), Y11; \

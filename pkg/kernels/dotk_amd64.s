@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx2_amd64.h"
 
 // AVX2 kernels for the k-quants against Q8_K, giving the generic Go code's
 // bits (quantk.go): its integer sums go to eight lanes by element index mod
@@ -23,12 +24,6 @@ DATA laneShuf<>+8(SB)/8, $0x0f070e060d050c04
 DATA laneShuf<>+16(SB)/8, $0x0b030a0209010800
 DATA laneShuf<>+24(SB)/8, $0x0f070e060d050c04
 GLOBL laneShuf<>(SB), RODATA|NOPTR, $32
-
-DATA kNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA kNibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA kNibble<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA kNibble<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL kNibble<>(SB), RODATA|NOPTR, $32
 
 DATA k03<>+0(SB)/8, $0x0303030303030303
 DATA k03<>+8(SB)/8, $0x0303030303030303
@@ -96,7 +91,7 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $32-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $8, CX
 	VMOVDQU laneShuf<>(SB), Y15
-	VMOVDQU kNibble<>(SB), Y14
+	VMOVDQU bytes0f<>(SB), Y14
 	VXORPS  Y13, Y13, Y13      // sums[8]
 	VXORPS  X12, X12, X12      // sumf
 	TESTQ   CX, CX
@@ -212,7 +207,7 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $32-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $8, CX
 	VMOVDQU laneShuf<>(SB), Y15
-	VMOVDQU kNibble<>(SB), Y14
+	VMOVDQU bytes0f<>(SB), Y14
 	VXORPS  Y13, Y13, Y13      // sums[8]
 	VXORPS  X12, X12, X12      // sumf
 	TESTQ   CX, CX
@@ -341,7 +336,7 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $32-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $8, CX
 	VMOVDQU laneShuf<>(SB), Y15
-	VMOVDQU kNibble<>(SB), Y14
+	VMOVDQU bytes0f<>(SB), Y14
 	VXORPS  Y13, Y13, Y13      // sums[8]
 	VMOVDQU k32<>(SB), Y0
 	TESTQ   CX, CX

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx2_amd64.h"
 
 // AVX2 k-quant kernels over the lane-major activation layout (quantkx.go),
 // giving the generic Go code's bits (quantk.go).
@@ -28,12 +29,6 @@ DATA lmTrans<>+8(SB)/8, $0x0f0b07030e0a0602
 DATA lmTrans<>+16(SB)/8, $0x0d0905010c080400
 DATA lmTrans<>+24(SB)/8, $0x0f0b07030e0a0602
 GLOBL lmTrans<>(SB), RODATA|NOPTR, $32
-
-DATA lmNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA lmNibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA lmNibble<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA lmNibble<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL lmNibble<>(SB), RODATA|NOPTR, $32
 
 DATA lm30<>+0(SB)/8, $0x3030303030303030
 DATA lm30<>+8(SB)/8, $0x3030303030303030
@@ -126,7 +121,7 @@ TEXT ·dotQ4_KLMx4AVX2(SB), NOSPLIT, $96-72
 	ADDQ R12, R13               // row 3
 	SHRQ $8, CX
 	VMOVDQU lmPerm<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y15
 	VXORPS  Y10, Y10, Y10      // sums of rows 0-3
 	VXORPS  Y11, Y11, Y11
 	VXORPS  Y12, Y12, Y12
@@ -264,7 +259,7 @@ TEXT ·dotQ4_KLMx8AVX2(SB), NOSPLIT, $384-96
 	MOVQ AX, 368(SP)           // g of the current block
 	SHRQ $8, CX
 	VMOVDQU lmPerm<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y15
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 0(SP)          // sumf of rows 0-7
 	VMOVUPS Y0, 96(SP)
@@ -471,7 +466,7 @@ TEXT ·dotQ6_KLMx4AVX2(SB), NOSPLIT, $192-72
 	SHRQ $8, CX
 	VMOVDQU lm32<>(SB), Y11
 	VMOVDQU lmPerm<>(SB), Y12
-	VMOVDQU lmNibble<>(SB), Y13
+	VMOVDQU bytes0f<>(SB), Y13
 	VMOVDQU lm30<>(SB), Y14
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 64(SP)         // sums of rows 0-3
@@ -652,14 +647,14 @@ q6x8loop:
 // The four level registers of a half: low bits from Y8 (low or high
 // nibbles), high bits from Y9 (qh bits 0-1, 2-3, 4-5, 6-7).
 #define Q6X8V0 \
-	VPAND  lmNibble<>(SB), Y8, Y12; \
+	VPAND  bytes0f<>(SB), Y8, Y12; \
 	VPSLLW $4, Y9, Y10; \
 	VPAND  lm30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
 #define Q6X8V1 \
-	VPAND  lmNibble<>(SB), Y8, Y12; \
+	VPAND  bytes0f<>(SB), Y8, Y12; \
 	VPSLLW $2, Y9, Y10; \
 	VPAND  lm30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
@@ -667,14 +662,14 @@ q6x8loop:
 
 #define Q6X8V2 \
 	VPSRLW $4, Y8, Y12; \
-	VPAND  lmNibble<>(SB), Y12, Y12; \
+	VPAND  bytes0f<>(SB), Y12, Y12; \
 	VPAND  lm30<>(SB), Y9, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
 #define Q6X8V3 \
 	VPSRLW $4, Y8, Y12; \
-	VPAND  lmNibble<>(SB), Y12, Y12; \
+	VPAND  bytes0f<>(SB), Y12, Y12; \
 	VPSRLW $2, Y9, Y10; \
 	VPAND  lm30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
@@ -979,7 +974,7 @@ TEXT ·dotQ4_KLMRowsAVX2(SB), NOSPLIT, $64-88
 	MOVQ out_len+72(FP), R11
 	VMOVDQU lmPerm<>(SB), Y15
 	VMOVDQU lmTrans<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y11
+	VMOVDQU bytes0f<>(SB), Y11
 	TESTQ R11, R11
 	JZ    q4rall
 
@@ -1060,7 +1055,7 @@ TEXT ·dotQ6_KLMRowsAVX2(SB), NOSPLIT, $64-88
 	MOVQ out_len+72(FP), R11
 	VMOVDQU lmPerm<>(SB), Y15
 	VMOVDQU lmTrans<>(SB), Y14
-	VMOVDQU lmNibble<>(SB), Y12
+	VMOVDQU bytes0f<>(SB), Y12
 	VMOVDQU lm32<>(SB), Y0
 	VMOVDQU lm30<>(SB), Y1
 	TESTQ R11, R11

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx2_amd64.h"
 
 // PFDIST is how far ahead the quad kernels prefetch: one sequential stream
 // per core, but the hardware prefetcher alone left a core at ~11 GB/s from
@@ -15,20 +16,6 @@
 // products each, d = f32(w.d)*f32(a.d), acc_l = fma(d, float(lane_l),
 // acc_l), lanes added at the end as hsum_float_8 adds them. So the results
 // are the generic code's bits.
-
-// int16 ones, for vpmaddwd pair sums.
-DATA quadOnesW<>+0(SB)/8, $0x0001000100010001
-DATA quadOnesW<>+8(SB)/8, $0x0001000100010001
-DATA quadOnesW<>+16(SB)/8, $0x0001000100010001
-DATA quadOnesW<>+24(SB)/8, $0x0001000100010001
-GLOBL quadOnesW<>(SB), RODATA|NOPTR, $32
-
-// Bytes 0x0f, for nibble masks.
-DATA quadNibbles<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA quadNibbles<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA quadNibbles<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA quadNibbles<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL quadNibbles<>(SB), RODATA|NOPTR, $32
 
 // vpermps indices: row 0 in the low half and row 1 in the high half, and
 // rows 2 and 3 likewise.
@@ -49,16 +36,6 @@ DATA quadIdx3<>+8(SB)/8, $0x0000000300000003
 DATA quadIdx3<>+16(SB)/8, $0x0000000300000003
 DATA quadIdx3<>+24(SB)/8, $0x0000000300000003
 GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
-
-// QHSUM8 leaves in X0 the sum of Y0's eight lanes in hsum_float_8's order:
-// ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)). Clobbers X1.
-#define QHSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVHLPS     X0, X0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VADDSS       X1, X0, X0
 
 // func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 //
@@ -82,8 +59,8 @@ TEXT ·dotQ4_0QuadsAVX2(SB), NOSPLIT, $0-88
 	MOVQ CX, R10
 	SHLQ $6, R10
 	ADDQ R9, R10 // the float32 activation scales after the pair sums
-	VMOVDQU quadOnesW<>(SB), Y15
-	VMOVDQU quadNibbles<>(SB), Y14
+	VMOVDQU words1<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y14
 	VMOVDQU quadIdx01<>(SB), Y13
 	VMOVDQU quadIdx23<>(SB), Y12
 	VXORPS  Y8, Y8, Y8   // rows 0|1, lanes 0-3
@@ -144,16 +121,16 @@ q4qloop:
 q4qdone:
 	MOVQ       out+80(FP), DI
 	VPERM2F128 $0x20, Y9, Y8, Y0 // row 0: lanes 0-3 | 4-7
-	QHSUM8
+	HSUM8
 	VMOVSS     X0, 0(DI)
 	VPERM2F128 $0x31, Y9, Y8, Y0 // row 1
-	QHSUM8
+	HSUM8
 	VMOVSS     X0, 4(DI)
 	VPERM2F128 $0x20, Y11, Y10, Y0 // row 2
-	QHSUM8
+	HSUM8
 	VMOVSS     X0, 8(DI)
 	VPERM2F128 $0x31, Y11, Y10, Y0 // row 3
-	QHSUM8
+	HSUM8
 	VMOVSS     X0, 12(DI)
 	VZEROUPPER
 	RET
@@ -181,7 +158,7 @@ TEXT ·dotQ8_0QuadsAVX2(SB), NOSPLIT, $0-88
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
 	SHRQ $5, CX
-	VMOVDQU quadOnesW<>(SB), Y15
+	VMOVDQU words1<>(SB), Y15
 	VPXOR   Y12, Y12, Y12          // index 0 x8
 	VPCMPEQD Y13, Y13, Y13
 	VPSRLD  $31, Y13, Y13          // index 1 x8
@@ -215,26 +192,19 @@ q8qloop:
 q8qdone:
 	MOVQ    out+80(FP), DI
 	VMOVAPS Y8, Y0
-	QHSUM8
+	HSUM8
 	VMOVSS  X0, 0(DI)
 	VMOVAPS Y9, Y0
-	QHSUM8
+	HSUM8
 	VMOVSS  X0, 4(DI)
 	VMOVAPS Y10, Y0
-	QHSUM8
+	HSUM8
 	VMOVSS  X0, 8(DI)
 	VMOVAPS Y11, Y0
-	QHSUM8
+	HSUM8
 	VMOVSS  X0, 12(DI)
 	VZEROUPPER
 	RET
-
-// Bytes 8, the Q4_0 level offset.
-DATA quadEights<>+0(SB)/8, $0x0808080808080808
-DATA quadEights<>+8(SB)/8, $0x0808080808080808
-DATA quadEights<>+16(SB)/8, $0x0808080808080808
-DATA quadEights<>+24(SB)/8, $0x0808080808080808
-GLOBL quadEights<>(SB), RODATA|NOPTR, $32
 
 // func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
 //
@@ -248,7 +218,7 @@ TEXT ·quadPrepQ4_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ CX, R8
 	SHLQ $6, R8
 	ADDQ DI, R8 // the float32 scales after the pair sums
-	VMOVDQU quadEights<>(SB), Y15
+	VMOVDQU bytes08<>(SB), Y15
 	TESTQ CX, CX
 	JZ    qpdone
 

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx2_amd64.h"
 
 // Tiled matrix-matrix kernels for MatMul's batches: R weight rows against
 // T activation rows (tokens) at once, R*T accumulators in registers, each
@@ -25,24 +26,6 @@
 // block bytes; rows stored interleaved by quads (block k of rows 4q..4q+3
 // side by side) have rowStride = block bytes, blockStride = 4 * block
 // bytes. Result (r, t) goes to out + t*outStride + 4*r.
-
-DATA tileOnes<>+0(SB)/8, $0x0001000100010001
-DATA tileOnes<>+8(SB)/8, $0x0001000100010001
-DATA tileOnes<>+16(SB)/8, $0x0001000100010001
-DATA tileOnes<>+24(SB)/8, $0x0001000100010001
-GLOBL tileOnes<>(SB), RODATA|NOPTR, $32
-
-DATA tileNib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tileNib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tileNib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA tileNib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL tileNib<>(SB), RODATA|NOPTR, $32
-
-DATA tileEights<>+0(SB)/8, $0x0808080808080808
-DATA tileEights<>+8(SB)/8, $0x0808080808080808
-DATA tileEights<>+16(SB)/8, $0x0808080808080808
-DATA tileEights<>+24(SB)/8, $0x0808080808080808
-GLOBL tileEights<>(SB), RODATA|NOPTR, $32
 
 // vpsrlvd counts: the low 128 bits by 0, the high ones by 4.
 DATA tileShift<>+0(SB)/8, $0
@@ -102,7 +85,7 @@ TEXT ·tileQSplit2x4AVX2(SB), NOSPLIT, $32-104
 	MOVQ sc+72(FP), R8
 	MOVQ scBlock+80(FP), R9
 	LEAQ (BX)(BX*2), DX
-	VMOVDQU tileOnes<>(SB), Y15
+	VMOVDQU words1<>(SB), Y15
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -169,8 +152,8 @@ TEXT ·expandQ4_0AVX2(SB), NOSPLIT, $0-32
 	MOVQ src+16(FP), SI
 	MOVQ blockStride+24(FP), BX
 	VMOVDQU tileShift<>(SB), Y13
-	VMOVDQU tileNib<>(SB), Y14
-	VMOVDQU tileEights<>(SB), Y15
+	VMOVDQU bytes0f<>(SB), Y14
+	VMOVDQU bytes08<>(SB), Y15
 	TESTQ CX, CX
 	JZ    x4done
 
