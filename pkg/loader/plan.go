@@ -209,28 +209,6 @@ func ProbeSource(src Source, n int64) (float64, error) {
 	return float64(n) / max(time.Since(start).Seconds(), 1e-6), nil
 }
 
-// ProbeMemory measures the rate at which one core reads RAM, over a buffer
-// bigger than the caches.
-func ProbeMemory() float64 {
-	buf := make([]uint64, 32<<20/8)
-	for i := range buf {
-		buf[i] = uint64(i)
-	}
-	start := time.Now()
-	var sum uint64
-	for r := 0; r < 2; r++ {
-		for _, v := range buf {
-			sum += v
-		}
-	}
-	el := time.Since(start).Seconds()
-	// The sum is known; checking it keeps the loop from being optimised away.
-	if n := uint64(len(buf)); sum != n*(n-1) {
-		return 0
-	}
-	return float64(2*len(buf)*8) / max(el, 1e-6)
-}
-
 // FormatBytes formats a byte count with binary units ("1.5 GiB").
 func FormatBytes(n int64) string {
 	const unit = 1024

@@ -206,13 +206,4 @@ func TestSummarize(t *testing.T) {
 			t.Errorf("summarize(%v) = %g %g %g %g %g", c.xs, mean, med, lo, hi, sd)
 		}
 	}
-	b := make([]float32, 3<<18+5)
-	var want float64
-	for i := range b {
-		b[i] = float32(i % 8)
-		want += float64(i%8) * float64(i%8)
-	}
-	if s := sumSquares(b); s != want {
-		t.Errorf("sumSquares = %g, want %g", s, want)
-	}
 }
