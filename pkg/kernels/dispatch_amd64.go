@@ -18,6 +18,7 @@ import (
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C && cpu.X86.HasOSXSAVE
 	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	hasVNNI   = hasAVX512 && cpu.X86.HasAVX512VNNI
 )
 
 func archSupports(p Path) bool {
@@ -30,9 +31,10 @@ func archSupports(p Path) bool {
 	return false
 }
 
-// archInstall puts path p's kernels into t. The AVX-512 path has no
-// kernels of its own yet and runs the AVX2 ones (which every AVX-512 CPU
-// runs).
+// archInstall puts path p's kernels into t. The AVX-512 path runs the
+// AVX2 kernels (which every AVX-512 CPU runs) except, where the CPU has
+// AVX512_VNNI, the Q4_0/Q8_0 quad kernels and batch tile, which take
+// vpdpbusd.
 func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	if p != PathAVX2 && p != PathAVX512 {
 		return
@@ -54,6 +56,12 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
 	installBatchKernels()
+	tileQSplit2x4 = tileQSplit2x4AVX2
+	if p == PathAVX512 && hasVNNI {
+		quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsVNNI}
+		quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsVNNI}
+		tileQSplit2x4 = tileQSplit2x4VNNI
+	}
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
@@ -143,6 +151,19 @@ func dotQ8_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 
 //go:noescape
 func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
+
+// The VNNI twins of the two quad kernels (quads_amd64.s), for CPUs with
+// AVX512_VNNI and AVX512VL: same arguments and bits; prep is not used.
+
+//go:noescape
+func dotQ4_0QuadsVNNI(n int, w, a, prep []byte, out *[4]float32)
+
+//go:noescape
+func dotQ8_0QuadsVNNI(n int, w, a, prep []byte, out *[4]float32)
+
+// VNNIKernels reports whether the active path runs the AVX512-VNNI
+// kernels (the AVX-512 path on a CPU with AVX512_VNNI).
+func VNNIKernels() bool { return activePath == PathAVX512 && hasVNNI }
 
 // quadPrepQ4_0Fast is quadPrepQ4_0 in assembly.
 func quadPrepQ4_0Fast(dst, a []byte, n int) {

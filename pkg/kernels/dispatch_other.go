@@ -8,3 +8,7 @@ package kernels
 func archSupports(Path) bool { return false }
 
 func archInstall(Path, *[len(typeKernels)]typeKernel) {}
+
+// VNNIKernels reports whether the active path runs AVX512-VNNI kernels:
+// never here.
+func VNNIKernels() bool { return false }

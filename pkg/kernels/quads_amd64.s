@@ -241,3 +241,173 @@ qploop:
 qpdone:
 	VZEROUPPER
 	RET
+
+// AVX-512 VNNI versions of the two quad kernels above (and, in
+// tile_amd64.s, of the 2x4 batch tile). vpdpbusd adds the four products
+// of unsigned by signed bytes behind each int32 lane in one instruction,
+// where AVX2 needs vpmaddubsw then vpmaddwd: it forms the same eight
+// int32 lanes of four products (lane l: elements 4l..4l+3), exactly, as
+// ggml's own AVX512-VNNI build does on 256-bit vectors (_mm256_dpbusd_epi32
+// in mul_sum_i8_pairs_float). Everything after the integer sums (the
+// scale products, the fused multiply-adds, the lane sums) is the AVX2
+// kernels' code, so every output keeps the generic code's bits. Go's
+// assembler emits vpdpbusd only in its EVEX form, so these run on CPUs
+// with AVX512_VNNI and AVX512VL (dispatch_amd64.go checks both); the
+// accumulators beyond Y15 are EVEX-only registers.
+
+// func dotQ4_0QuadsVNNI(n int, w, a, prep []byte, out *[4]float32)
+//
+// dotQ4_0QuadsAVX2 with vpdpbusd: the unsigned nibbles u times the
+// activation bytes, added to -8*(a[4l]+..+a[4l+3]) (vpdpbusd of the bytes
+// 8, once per block for all four rows), is (u-8)*a summed exactly. prep
+// is not used.
+TEXT ·dotQ4_0QuadsVNNI(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $5, CX
+	VMOVDQU bytes0f<>(SB), Y14
+	VMOVDQU bytes08<>(SB), Y15
+	VMOVDQU quadIdx01<>(SB), Y13
+	VMOVDQU quadIdx23<>(SB), Y12
+	VXORPS  Y8, Y8, Y8    // rows 0|1, lanes 0-3
+	VXORPS  Y9, Y9, Y9    // rows 0|1, lanes 4-7
+	VXORPS  Y10, Y10, Y10 // rows 2|3, lanes 0-3
+	VXORPS  Y11, Y11, Y11 // rows 2|3, lanes 4-7
+	TESTQ   CX, CX
+	JZ      q4vdone
+
+q4vloop:
+	PREFETCHT0     PFDIST(SI)
+	VMOVQ          (SI), X1
+	VCVTPH2PS      X1, X1
+	VPBROADCASTW   (DI), X0
+	VCVTPH2PS      X0, X0
+	VMULPS         X0, X1, X1 // d of rows 0-3
+	VPERMPS        Y1, Y13, Y2 // d0 x4 | d1 x4
+	VPERMPS        Y1, Y12, Y3 // d2 x4 | d3 x4
+	VBROADCASTI128 2(DI), Y4  // a[0:16] twice
+	VBROADCASTI128 18(DI), Y5 // a[16:32] twice
+	VPXOR          Y6, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPDPBUSD       Y4, Y15, Y6 // 8*(a[4l]+..+a[4l+3]), elements 0-15
+	VPDPBUSD       Y5, Y15, Y7 // and 16-31
+	VPXOR          Y0, Y0, Y0
+	VPSUBD         Y6, Y0, Y6
+	VPSUBD         Y7, Y0, Y7
+
+	VMOVDQU     8(SI), Y0 // levels of rows 0 and 1
+	VPSRLW      $4, Y0, Y1
+	VPAND       Y14, Y0, Y0
+	VPAND       Y14, Y1, Y1
+	VMOVDQA32   Y6, Y16
+	VMOVDQA32   Y7, Y17
+	VPDPBUSD    Y4, Y0, Y16
+	VPDPBUSD    Y5, Y1, Y17
+	VCVTDQ2PS   Y16, Y16
+	VCVTDQ2PS   Y17, Y17
+	VFMADD231PS Y16, Y2, Y8
+	VFMADD231PS Y17, Y2, Y9
+
+	VMOVDQU     40(SI), Y0 // rows 2 and 3
+	VPSRLW      $4, Y0, Y1
+	VPAND       Y14, Y0, Y0
+	VPAND       Y14, Y1, Y1
+	VMOVDQA32   Y6, Y18
+	VMOVDQA32   Y7, Y19
+	VPDPBUSD    Y4, Y0, Y18
+	VPDPBUSD    Y5, Y1, Y19
+	VCVTDQ2PS   Y18, Y18
+	VCVTDQ2PS   Y19, Y19
+	VFMADD231PS Y18, Y3, Y10
+	VFMADD231PS Y19, Y3, Y11
+
+	ADDQ $72, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4vloop
+
+q4vdone:
+	MOVQ       out+80(FP), DI
+	VPERM2F128 $0x20, Y9, Y8, Y0 // row 0: lanes 0-3 | 4-7
+	HSUM8
+	VMOVSS     X0, 0(DI)
+	VPERM2F128 $0x31, Y9, Y8, Y0 // row 1
+	HSUM8
+	VMOVSS     X0, 4(DI)
+	VPERM2F128 $0x20, Y11, Y10, Y0 // row 2
+	HSUM8
+	VMOVSS     X0, 8(DI)
+	VPERM2F128 $0x31, Y11, Y10, Y0 // row 3
+	HSUM8
+	VMOVSS     X0, 12(DI)
+	VZEROUPPER
+	RET
+
+// Q8VROW(idx, off, acc): Q8QROW of quads_amd64.s with vpdpbusd: |w| times
+// a*sign(w) into a zeroed int32 accumulator.
+#define Q8VROW(idx, off, acc) \
+	VPERMPS     Y1, idx, Y2; \
+	VMOVDQU     off(SI), Y5; \
+	VPSIGNB     Y5, Y4, Y6; \
+	VPABSB      Y5, Y5; \
+	VPXOR       Y7, Y7, Y7; \
+	VPDPBUSD    Y6, Y5, Y7; \
+	VCVTDQ2PS   Y7, Y7; \
+	VFMADD231PS Y7, Y2, acc
+
+// func dotQ8_0QuadsVNNI(n int, w, a, prep []byte, out *[4]float32)
+//
+// dotQ8_0QuadsAVX2 with vpdpbusd; the activation bytes must lie in
+// [-127, 127] as there. prep is not used.
+TEXT ·dotQ8_0QuadsVNNI(SB), NOSPLIT, $0-88
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $5, CX
+	VPXOR    Y12, Y12, Y12     // index 0 x8
+	VPCMPEQD Y13, Y13, Y13
+	VPSRLD   $31, Y13, Y13     // index 1 x8
+	VPADDD   Y13, Y13, Y14     // index 2 x8
+	VMOVDQU  quadIdx3<>(SB), Y3 // index 3 x8
+	VXORPS   Y8, Y8, Y8
+	VXORPS   Y9, Y9, Y9
+	VXORPS   Y10, Y10, Y10
+	VXORPS   Y11, Y11, Y11
+	TESTQ    CX, CX
+	JZ       q8vdone
+
+q8vloop:
+	PREFETCHT0   PFDIST(SI)
+	PREFETCHT0   PFDIST+64(SI)
+	VMOVQ        (SI), X1
+	VCVTPH2PS    X1, X1
+	VPBROADCASTW (DI), X0
+	VCVTPH2PS    X0, X0
+	VMULPS       X0, X1, X1 // d of rows 0-3
+	VMOVDQU      2(DI), Y4
+	Q8VROW(Y12, 8, Y8)
+	Q8VROW(Y13, 40, Y9)
+	Q8VROW(Y14, 72, Y10)
+	Q8VROW(Y3, 104, Y11)
+	ADDQ $136, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8vloop
+
+q8vdone:
+	MOVQ    out+80(FP), DI
+	VMOVAPS Y8, Y0
+	HSUM8
+	VMOVSS  X0, 0(DI)
+	VMOVAPS Y9, Y0
+	HSUM8
+	VMOVSS  X0, 4(DI)
+	VMOVAPS Y10, Y0
+	HSUM8
+	VMOVSS  X0, 8(DI)
+	VMOVAPS Y11, Y0
+	HSUM8
+	VMOVSS  X0, 12(DI)
+	VZEROUPPER
+	RET

@@ -375,7 +375,7 @@ func TestPathSelection(t *testing.T) {
 			t.Errorf("%s=%s but the active path is %s", KernelsEnv, s, ActivePath())
 		}
 	}
-	t.Logf("paths here: %v, active %s %s", SupportedPaths(), ActivePath(), PathNote())
+	t.Logf("paths here: %v, active %s, VNNI kernels %v %s", SupportedPaths(), ActivePath(), VNNIKernels(), PathNote())
 }
 
 // FuzzSIMDDot feeds random blocks of every weight type to every SIMD path

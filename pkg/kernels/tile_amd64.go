@@ -77,7 +77,7 @@ func matmulTilesQ(j *matmulJob, lo, hi int) int {
 				if q4 {
 					wq, qRow, qBlock = &buf[r*nb*qk32], nb*qk32, qk32
 				}
-				tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &data[at.scale], at.scaleRow, at.block,
+				tileQSplit2x4(nb, wq, qRow, qBlock, &data[at.scale], at.scaleRow, at.block,
 					&j.xa[b*ab], ab, &j.xf[b], 4*j.batch, &j.out[b*rows+lo+r], 4*rows)
 			}
 		}
@@ -134,6 +134,13 @@ func f16ToF32AVX2(dst []float32, src []byte)
 
 //go:noescape
 func quantizeF16AVX2(dst []byte, src []float32)
+
+// tileQSplit2x4 is the active path's 2x4 tile: tileQSplit2x4AVX2, or its
+// VNNI twin (set by archInstall).
+var tileQSplit2x4 = tileQSplit2x4AVX2
+
+//go:noescape
+func tileQSplit2x4VNNI(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 
 //go:noescape
 func tileQSplit2x4AVX2(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)

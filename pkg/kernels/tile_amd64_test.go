@@ -72,13 +72,25 @@ func tileQRef(o tileOperands, lo, R, T int, out []float32, outStride int) {
 	}
 }
 
-// TestTileSplitMatchesScalar holds tileQSplit2x4AVX2 to the scalar twin
-// bit for bit, on Q8_0 rows as they are and Q4_0 rows expanded by
-// expandQ4_0AVX2, both layouts.
+// TestTileSplitMatchesScalar holds tileQSplit2x4AVX2, and its VNNI twin
+// where the CPU has AVX512_VNNI, to the scalar twin bit for bit, on Q8_0
+// rows as they are and Q4_0 rows expanded by expandQ4_0AVX2, both layouts.
 func TestTileSplitMatchesScalar(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2")
 	}
+	tiles := map[string]func(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int){"avx2": tileQSplit2x4AVX2}
+	if hasVNNI {
+		tiles["vnni"] = tileQSplit2x4VNNI
+	} else {
+		t.Log("no AVX512_VNNI here: the VNNI tile is not run")
+	}
+	for name, tile := range tiles {
+		t.Run(name, func(t *testing.T) { testTileSplit(t, tile) })
+	}
+}
+
+func testTileSplit(t *testing.T, tile func(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const R, T, rows = 2, 4, 8
 	for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0} {
@@ -103,7 +115,7 @@ func TestTileSplitMatchesScalar(t *testing.T) {
 					const outStride = 5
 					got := make([]float32, T*outStride)
 					want := make([]float32, T*outStride)
-					tileQSplit2x4AVX2(nb, wq, qRow, qBlock, &o.w[at.scale], at.scaleRow, at.block, &o.a[0], o.aStride, &o.sc[0], 4*T, &got[0], 4*outStride)
+					tile(nb, wq, qRow, qBlock, &o.w[at.scale], at.scaleRow, at.block, &o.a[0], o.aStride, &o.sc[0], 4*T, &got[0], 4*outStride)
 					tileQRef(o, lo, R, T, want, outStride)
 					for i := range want {
 						if !sameFloat(got[i], want[i]) {
