@@ -2,7 +2,7 @@
 # build.sh: every build, run and test entry point of llmboot.
 #
 #   ./build.sh demo            build the firmware, boot it in QEMU, generate a story inside it
-#   ./build.sh test            gofmt, go vet, staticcheck, go test, firmware builds and QEMU boots (CI)
+#   ./build.sh test            gofmt, go vet, staticcheck, go test, firmware builds, QEMU boots, test-avx512 (CI)
 #   ./build.sh run [ARGS...]   build llmboot and run it on the host (default: a story from the bundled model)
 #   ./build.sh build           build bin/llmboot (static, CGO_ENABLED=0)
 #   ./build.sh initramfs       u-root initramfs: out/initramfs.cpio (LinuxBoot), out/initramfs-debian.cpio.xz
@@ -10,6 +10,7 @@
 #   ./build.sh rom             UEFI ROM with the kernel in place of the DXE stage's shell: out/llmboot.rom
 #   ./build.sh coreboot --rom coreboot.rom   add out/bzImage to a coreboot image as fallback/payload
 #   ./build.sh qemu [debian|kernel|rom]      boot interactively (serial console; Ctrl-A X quits)
+#   ./build.sh test-avx512     the SIMD kernel tests on an emulated AVX-512 + VNNI CPU (Bochs, ~2 min)
 #   ./build.sh bench           regenerate docs/benchmarks.md's llama.cpp comparison (long)
 #   ./build.sh fuzz [TIME]     run every fuzz target for TIME each (default 5m)
 #   ./build.sh deps            install what the others need (Debian packages, Go 1.26)
@@ -58,7 +59,8 @@ deps_go() {
 }
 
 APT_PACKAGES="qemu-system-x86 ovmf linux-image-amd64 linux-source-6.1 coreboot-utils build-essential bc bison
-flex libelf-dev libssl-dev cpio xz-utils dwarves kmod nginx curl unzip ca-certificates"
+flex libelf-dev libssl-dev cpio xz-utils dwarves kmod nginx curl unzip ca-certificates
+bochs bochsbios vgabios isolinux syslinux-common genisoimage"
 
 # deps_apt installs the Debian packages that are missing (root: CI and the
 # firmware shell's builders run as root; otherwise through sudo).
@@ -155,6 +157,29 @@ cmd_test() {
 	log "go test (unit tests, golden tests, QEMU boots of the three firmware forms)"
 	go test -count=1 -timeout 40m ./...
 	log "go test took $((SECONDS - t0)) s"
+	cmd_test_avx512
+}
+
+# AVX512_TESTS are the kernel tests that hold every path's kernels to the
+# generic code; test-avx512 runs them on the avx512 path of an emulated Ice
+# Lake (this machine has no AVX-512, and QEMU's TCG does not emulate it).
+AVX512_TESTS='TestSIMDDotsMatchGeneric|TestSIMDActivationQuantizers|TestSIMDSwiGLU|TestTileSplitMatchesScalar|TestMatMulMatchesVecDot|TestPathSelection'
+
+cmd_test_avx512() {
+	deps_apt
+	deps_go
+	[ -f out/bzImage ] || cmd_kernel
+	local t0=$SECONDS bin=out/kernels-avx512.test logf=out/bochs-avx512.log
+	log "kernel tests on an emulated AVX-512 + VNNI CPU (firmware/bochs.sh)"
+	# Bochs mis-emulates what the Green Tea GC scans with (firmware/bochs.sh).
+	GOEXPERIMENT=nogreenteagc CGO_ENABLED=0 go test -c -o "$bin" ./pkg/kernels
+	firmware/bochs.sh --test "$bin" --env LLMBOOT_KERNELS=avx512 -- -test.v "-test.run=$AVX512_TESTS" | tee "$logf"
+	# The tests pass on any path; make sure they ran the VNNI kernels.
+	grep -a -q 'active avx512, VNNI kernels true' "$logf" || {
+		echo "build.sh: the emulated CPU did not run the avx512 path with VNNI kernels (see $logf)" >&2
+		exit 1
+	}
+	log "AVX-512 kernel tests took $((SECONDS - t0)) s"
 }
 
 DEMO_ARGS="-p 'Once upon a time' -n 200 --temp 0"
@@ -247,11 +272,11 @@ cmd_fuzz() {
 	done
 }
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
-run | test | build | fuzz | deps | bench | initramfs | kernel | rom | coreboot | qemu | demo)
-	c=$1
+run | test | build | fuzz | deps | bench | initramfs | kernel | rom | coreboot | qemu | demo | test-avx512)
+	c=${1//-/_}
 	shift
 	"cmd_$c" "$@"
 	;;

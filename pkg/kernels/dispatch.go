@@ -17,7 +17,7 @@ type Path int
 const (
 	PathGeneric Path = iota // plain Go, every architecture: the reference
 	PathAVX2                // amd64 AVX2 + FMA + F16C
-	PathAVX512              // amd64 AVX-512 F/BW/VL (+VNNI): falls back to AVX2 kernels where none is written
+	PathAVX512              // amd64 AVX-512 F/BW/VL: the AVX2 kernels, and VNNI ones where the CPU has AVX512_VNNI
 	numPaths
 )
 
@@ -53,6 +53,15 @@ var (
 // or the one LLMBOOT_KERNELS asked for at start-up (lowered to the best
 // supported one below it when the CPU lacks it; PathNote says so).
 func ActivePath() Path { return activePath }
+
+// PathLabel names the active path for logs: its name, "+vnni" when it
+// runs the VNNI kernels.
+func PathLabel() string {
+	if VNNIKernels() {
+		return activePath.String() + "+vnni"
+	}
+	return activePath.String()
+}
 
 // PathNote explains a LLMBOOT_KERNELS request that could not be honoured
 // as given ("" when there was none).

@@ -26,7 +26,10 @@
 // float32 lanes, as llama.cpp's x86 matrix products do, F32 in 32 lanes,
 // and both differ from the generic float64 sums by rounding only (see
 // floatDotTolerance in the tests). PathAVX512 is selected on AVX-512 CPUs
-// but has no kernels of its own yet: it runs the AVX2 ones. For Q4_K and Q6_K weights MatMul on
+// and runs the AVX2 kernels, except that on CPUs with AVX512_VNNI the
+// Q4_0/Q8_0 quad kernels and batch tile take vpdpbusd (same bits; tested
+// on an emulated Ice Lake by firmware/bochs.sh, as this project's
+// machines lack AVX-512). For Q4_K and Q6_K weights MatMul on
 // the AVX2 path quantizes the activations straight into a lane-major
 // layout (quantkx.go) and runs kernels that take one, four or eight
 // activation rows against a weight row (dotkx_amd64.s, pool_kquant.go):

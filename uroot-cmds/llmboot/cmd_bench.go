@@ -187,7 +187,7 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 		Model: path, FileSize: m.FileSize, ModelSize: size, Params: params, ModelType: modelTypes(m),
 		Threads: f.threads, NCtx: ctx, KVType: kvType.String(), Reps: f.reps, WeightBytes: perToken,
 		LoadAvg: loadAvg, GoVersion: runtime.Version(), GoArch: runtime.GOARCH, NumCPU: runtime.NumCPU(),
-		LoadSeconds: loadTime.Seconds(), Repacked: w.Repacked, KernelPath: kernels.ActivePath().String(),
+		LoadSeconds: loadTime.Seconds(), Repacked: w.Repacked, KernelPath: kernels.PathLabel(),
 		Time: started.Format(time.RFC3339),
 	}
 	// Token ids as llama-bench feeds them: random, no sampling in the loop.
@@ -266,7 +266,7 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 	fmt.Fprintf(stdout, "model: %s, %s file, %s of tensors, %.3g params\n", path, loader.FormatBytes(m.FileSize), loader.FormatBytes(size), float64(params))
 	fmt.Fprintf(stdout, "types: %s\n", base.ModelType)
 	fmt.Fprintf(stdout, "threads %d, context %d, KV cache %s, %s kernels, loaded in %s (%s repacked), warm-up %s\n",
-		f.threads, ctx, kvType, kernels.ActivePath(), round(loadTime), loader.FormatBytes(w.Repacked), round(warmup))
+		f.threads, ctx, kvType, kernels.PathLabel(), round(loadTime), loader.FormatBytes(w.Repacked), round(warmup))
 	fmt.Fprintf(stdout, "load average at start: %s\n", formatLoadAvg(loadAvg))
 	fmt.Fprintf(stdout, "weights read per forward pass: %s (%.3f GB)\n", loader.FormatBytes(perToken), float64(perToken)/1e9)
 	fmt.Fprintf(stdout, "\n| %-7s | %12s | %10s | %10s | %8s | %11s |\n", "test", "t/s median", "min", "max", "stddev", "weight GB/s")
