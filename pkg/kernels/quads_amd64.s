@@ -37,6 +37,45 @@ DATA quadIdx3<>+16(SB)/8, $0x0000000300000003
 DATA quadIdx3<>+24(SB)/8, $0x0000000300000003
 GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
 
+// QUADOUTSPLIT ends a Q4_0 quad kernel: its accumulators hold rows 0|1
+// (Y8 lanes 0-3, Y9 lanes 4-7) and rows 2|3 (Y10, Y11); each row's eight
+// lanes are put together and summed into out[i].
+#define QUADOUTSPLIT \
+	MOVQ       out+80(FP), DI; \
+	VPERM2F128 $0x20, Y9, Y8, Y0; \
+	HSUM8; \
+	VMOVSS     X0, 0(DI); \
+	VPERM2F128 $0x31, Y9, Y8, Y0; \
+	HSUM8; \
+	VMOVSS     X0, 4(DI); \
+	VPERM2F128 $0x20, Y11, Y10, Y0; \
+	HSUM8; \
+	VMOVSS     X0, 8(DI); \
+	VPERM2F128 $0x31, Y11, Y10, Y0; \
+	HSUM8; \
+	VMOVSS     X0, 12(DI); \
+	VZEROUPPER; \
+	RET
+
+// QUADOUT ends a Q8_0 quad kernel: row i's eight lanes in Y8+i, summed
+// into out[i].
+#define QUADOUT \
+	MOVQ    out+80(FP), DI; \
+	VMOVAPS Y8, Y0; \
+	HSUM8; \
+	VMOVSS  X0, 0(DI); \
+	VMOVAPS Y9, Y0; \
+	HSUM8; \
+	VMOVSS  X0, 4(DI); \
+	VMOVAPS Y10, Y0; \
+	HSUM8; \
+	VMOVSS  X0, 8(DI); \
+	VMOVAPS Y11, Y0; \
+	HSUM8; \
+	VMOVSS  X0, 12(DI); \
+	VZEROUPPER; \
+	RET
+
 // func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 //
 // w: one quad of Q4_0 rows in LayoutQuads (72 bytes per block group);
@@ -119,21 +158,7 @@ q4qloop:
 	JNZ  q4qloop
 
 q4qdone:
-	MOVQ       out+80(FP), DI
-	VPERM2F128 $0x20, Y9, Y8, Y0 // row 0: lanes 0-3 | 4-7
-	HSUM8
-	VMOVSS     X0, 0(DI)
-	VPERM2F128 $0x31, Y9, Y8, Y0 // row 1
-	HSUM8
-	VMOVSS     X0, 4(DI)
-	VPERM2F128 $0x20, Y11, Y10, Y0 // row 2
-	HSUM8
-	VMOVSS     X0, 8(DI)
-	VPERM2F128 $0x31, Y11, Y10, Y0 // row 3
-	HSUM8
-	VMOVSS     X0, 12(DI)
-	VZEROUPPER
-	RET
+	QUADOUTSPLIT
 
 // Q8QROW(idx, off, acc): row i of a Q8_0 block group into acc, its scale
 // picked from Y1 by the index vector idx, its levels at off(SI); Y4 holds
@@ -190,21 +215,7 @@ q8qloop:
 	JNZ  q8qloop
 
 q8qdone:
-	MOVQ    out+80(FP), DI
-	VMOVAPS Y8, Y0
-	HSUM8
-	VMOVSS  X0, 0(DI)
-	VMOVAPS Y9, Y0
-	HSUM8
-	VMOVSS  X0, 4(DI)
-	VMOVAPS Y10, Y0
-	HSUM8
-	VMOVSS  X0, 8(DI)
-	VMOVAPS Y11, Y0
-	HSUM8
-	VMOVSS  X0, 12(DI)
-	VZEROUPPER
-	RET
+	QUADOUT
 
 // func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
 //
@@ -328,21 +339,7 @@ q4vloop:
 	JNZ  q4vloop
 
 q4vdone:
-	MOVQ       out+80(FP), DI
-	VPERM2F128 $0x20, Y9, Y8, Y0 // row 0: lanes 0-3 | 4-7
-	HSUM8
-	VMOVSS     X0, 0(DI)
-	VPERM2F128 $0x31, Y9, Y8, Y0 // row 1
-	HSUM8
-	VMOVSS     X0, 4(DI)
-	VPERM2F128 $0x20, Y11, Y10, Y0 // row 2
-	HSUM8
-	VMOVSS     X0, 8(DI)
-	VPERM2F128 $0x31, Y11, Y10, Y0 // row 3
-	HSUM8
-	VMOVSS     X0, 12(DI)
-	VZEROUPPER
-	RET
+	QUADOUTSPLIT
 
 // Q8VROW(idx, off, acc): Q8QROW of quads_amd64.s with vpdpbusd: |w| times
 // a*sign(w) into a zeroed int32 accumulator.
@@ -396,18 +393,4 @@ q8vloop:
 	JNZ  q8vloop
 
 q8vdone:
-	MOVQ    out+80(FP), DI
-	VMOVAPS Y8, Y0
-	HSUM8
-	VMOVSS  X0, 0(DI)
-	VMOVAPS Y9, Y0
-	HSUM8
-	VMOVSS  X0, 4(DI)
-	VMOVAPS Y10, Y0
-	HSUM8
-	VMOVSS  X0, 8(DI)
-	VMOVAPS Y11, Y0
-	HSUM8
-	VMOVSS  X0, 12(DI)
-	VZEROUPPER
-	RET
+	QUADOUT

@@ -71,74 +71,77 @@ GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 	VBROADCASTSS d, Y11; \
 	VFMADD231PS  Y10, Y11, acc
 
+// TILEQ2X4(qdots) is the body of the 2x4 tiles: qdots(qs, d, acc) takes
+// one token block against the weight block in Y14 (|w| in Y13).
+#define TILEQ2X4(qdots) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ wq+8(FP), SI; \
+	MOVQ qRow+16(FP), R11; \
+	MOVQ qBlock+24(FP), R13; \
+	MOVQ wd+32(FP), R10; \
+	MOVQ dRow+40(FP), R12; \
+	MOVQ dBlock+48(FP), AX; \
+	MOVQ a+56(FP), DI; \
+	MOVQ aStride+64(FP), BX; \
+	MOVQ sc+72(FP), R8; \
+	MOVQ scBlock+80(FP), R9; \
+	LEAQ (BX)(BX*2), DX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	TESTQ CX, CX; \
+	JZ    qs24done; \
+qs24loop: \
+	VPBROADCASTW (R10), X8; \
+	VPBROADCASTW (R10)(R12*1), X9; \
+	VCVTPH2PS    X8, X8; \
+	VCVTPH2PS    X9, X9; \
+	VMULPS       (R8), X8, X8; \
+	VMULPS       (R8), X9, X9; \
+	VMOVUPS      X8, 0(SP); \
+	VMOVUPS      X9, 16(SP); \
+	VMOVDQU      (SI), Y14; \
+	VPABSB       Y14, Y13; \
+	qdots(2(DI), 0(SP), Y0); \
+	qdots(2(DI)(BX*1), 4(SP), Y1); \
+	qdots(2(DI)(BX*2), 8(SP), Y2); \
+	qdots(2(DI)(DX*1), 12(SP), Y3); \
+	VMOVDQU      (SI)(R11*1), Y14; \
+	VPABSB       Y14, Y13; \
+	qdots(2(DI), 16(SP), Y4); \
+	qdots(2(DI)(BX*1), 20(SP), Y5); \
+	qdots(2(DI)(BX*2), 24(SP), Y6); \
+	qdots(2(DI)(DX*1), 28(SP), Y7); \
+	ADDQ R13, SI; \
+	ADDQ AX, R10; \
+	ADDQ $34, DI; \
+	ADDQ R9, R8; \
+	DECQ CX; \
+	JNZ  qs24loop; \
+qs24done: \
+	MOVQ out+88(FP), AX; \
+	MOVQ outStride+96(FP), BX; \
+	LEAQ (BX)(BX*2), DX; \
+	HSUMR(Y0, X0, 0(AX)); \
+	HSUMR(Y1, X1, 0(AX)(BX*1)); \
+	HSUMR(Y2, X2, 0(AX)(BX*2)); \
+	HSUMR(Y3, X3, 0(AX)(DX*1)); \
+	HSUMR(Y4, X4, 4(AX)); \
+	HSUMR(Y5, X5, 4(AX)(BX*1)); \
+	HSUMR(Y6, X6, 4(AX)(BX*2)); \
+	HSUMR(Y7, X7, 4(AX)(DX*1)); \
+	VZEROUPPER; \
+	RET
+
 // func tileQSplit2x4AVX2(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQSplit2x4AVX2(SB), NOSPLIT, $32-104
-	MOVQ nb+0(FP), CX
-	MOVQ wq+8(FP), SI
-	MOVQ qRow+16(FP), R11
-	MOVQ qBlock+24(FP), R13
-	MOVQ wd+32(FP), R10
-	MOVQ dRow+40(FP), R12
-	MOVQ dBlock+48(FP), AX
-	MOVQ a+56(FP), DI
-	MOVQ aStride+64(FP), BX
-	MOVQ sc+72(FP), R8
-	MOVQ scBlock+80(FP), R9
-	LEAQ (BX)(BX*2), DX
 	VMOVDQU words1<>(SB), Y15
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	TESTQ CX, CX
-	JZ    qs24done
-
-qs24loop:
-	VPBROADCASTW (R10), X8
-	VPBROADCASTW (R10)(R12*1), X9
-	VCVTPH2PS    X8, X8
-	VCVTPH2PS    X9, X9
-	VMULPS       (R8), X8, X8
-	VMULPS       (R8), X9, X9
-	VMOVUPS      X8, 0(SP)
-	VMOVUPS      X9, 16(SP)
-	VMOVDQU      (SI), Y14
-	VPABSB       Y14, Y13
-	QDOTS(2(DI), 0(SP), Y0)
-	QDOTS(2(DI)(BX*1), 4(SP), Y1)
-	QDOTS(2(DI)(BX*2), 8(SP), Y2)
-	QDOTS(2(DI)(DX*1), 12(SP), Y3)
-	VMOVDQU      (SI)(R11*1), Y14
-	VPABSB       Y14, Y13
-	QDOTS(2(DI), 16(SP), Y4)
-	QDOTS(2(DI)(BX*1), 20(SP), Y5)
-	QDOTS(2(DI)(BX*2), 24(SP), Y6)
-	QDOTS(2(DI)(DX*1), 28(SP), Y7)
-	ADDQ R13, SI
-	ADDQ AX, R10
-	ADDQ $34, DI
-	ADDQ R9, R8
-	DECQ CX
-	JNZ  qs24loop
-
-qs24done:
-	MOVQ out+88(FP), AX
-	MOVQ outStride+96(FP), BX
-	LEAQ (BX)(BX*2), DX
-	HSUMR(Y0, X0, 0(AX))
-	HSUMR(Y1, X1, 0(AX)(BX*1))
-	HSUMR(Y2, X2, 0(AX)(BX*2))
-	HSUMR(Y3, X3, 0(AX)(DX*1))
-	HSUMR(Y4, X4, 4(AX))
-	HSUMR(Y5, X5, 4(AX)(BX*1))
-	HSUMR(Y6, X6, 4(AX)(BX*2))
-	HSUMR(Y7, X7, 4(AX)(DX*1))
-	VZEROUPPER
-	RET
+	TILEQ2X4(QDOTS)
 
 // func expandQ4_0AVX2(nb int, dst *byte, src *byte, blockStride int)
 //
@@ -299,7 +302,7 @@ f2hdone:
 	VZEROUPPER
 	RET
 
-// QDOTSV(qs, d, acc): QDOTS of tile_amd64.s with vpdpbusd.
+// QDOTSV(qs, d, acc): QDOTS with vpdpbusd.
 #define QDOTSV(qs, d, acc) \
 	VMOVDQU      qs, Y10; \
 	VPSIGNB      Y14, Y10, Y10; \
@@ -314,68 +317,4 @@ f2hdone:
 // tileQSplit2x4AVX2 (same arguments, registers and results) with
 // vpdpbusd; Y15 is its int32 scratch instead of the int16 ones.
 TEXT ·tileQSplit2x4VNNI(SB), NOSPLIT, $32-104
-	MOVQ nb+0(FP), CX
-	MOVQ wq+8(FP), SI
-	MOVQ qRow+16(FP), R11
-	MOVQ qBlock+24(FP), R13
-	MOVQ wd+32(FP), R10
-	MOVQ dRow+40(FP), R12
-	MOVQ dBlock+48(FP), AX
-	MOVQ a+56(FP), DI
-	MOVQ aStride+64(FP), BX
-	MOVQ sc+72(FP), R8
-	MOVQ scBlock+80(FP), R9
-	LEAQ (BX)(BX*2), DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	TESTQ CX, CX
-	JZ    qv24done
-
-qv24loop:
-	VPBROADCASTW (R10), X8
-	VPBROADCASTW (R10)(R12*1), X9
-	VCVTPH2PS    X8, X8
-	VCVTPH2PS    X9, X9
-	VMULPS       (R8), X8, X8
-	VMULPS       (R8), X9, X9
-	VMOVUPS      X8, 0(SP)
-	VMOVUPS      X9, 16(SP)
-	VMOVDQU      (SI), Y14
-	VPABSB       Y14, Y13
-	QDOTSV(2(DI), 0(SP), Y0)
-	QDOTSV(2(DI)(BX*1), 4(SP), Y1)
-	QDOTSV(2(DI)(BX*2), 8(SP), Y2)
-	QDOTSV(2(DI)(DX*1), 12(SP), Y3)
-	VMOVDQU      (SI)(R11*1), Y14
-	VPABSB       Y14, Y13
-	QDOTSV(2(DI), 16(SP), Y4)
-	QDOTSV(2(DI)(BX*1), 20(SP), Y5)
-	QDOTSV(2(DI)(BX*2), 24(SP), Y6)
-	QDOTSV(2(DI)(DX*1), 28(SP), Y7)
-	ADDQ R13, SI
-	ADDQ AX, R10
-	ADDQ $34, DI
-	ADDQ R9, R8
-	DECQ CX
-	JNZ  qv24loop
-
-qv24done:
-	MOVQ out+88(FP), AX
-	MOVQ outStride+96(FP), BX
-	LEAQ (BX)(BX*2), DX
-	HSUMR(Y0, X0, 0(AX))
-	HSUMR(Y1, X1, 0(AX)(BX*1))
-	HSUMR(Y2, X2, 0(AX)(BX*2))
-	HSUMR(Y3, X3, 0(AX)(DX*1))
-	HSUMR(Y4, X4, 4(AX))
-	HSUMR(Y5, X5, 4(AX)(BX*1))
-	HSUMR(Y6, X6, 4(AX)(BX*2))
-	HSUMR(Y7, X7, 4(AX)(DX*1))
-	VZEROUPPER
-	RET
+	TILEQ2X4(QDOTSV)
