@@ -11,13 +11,6 @@
 // added at the end in hsum_float_8's order. Integer sums are exact, so
 // only that float sequence matters, and it is kept.
 
-// float32 sign-clearing mask.
-DATA absMask<>+0(SB)/8, $0x7fffffff7fffffff
-DATA absMask<>+8(SB)/8, $0x7fffffff7fffffff
-DATA absMask<>+16(SB)/8, $0x7fffffff7fffffff
-DATA absMask<>+24(SB)/8, $0x7fffffff7fffffff
-GLOBL absMask<>(SB), RODATA|NOPTR, $32
-
 // float32 127.
 DATA f127<>+0(SB)/4, $0x42fe0000
 GLOBL f127<>(SB), RODATA|NOPTR, $4
@@ -125,7 +118,7 @@ TEXT ·quantizeQ8_0AVX2(SB), NOSPLIT, $0-48
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
 	SHRQ $5, CX
-	VMOVDQU absMask<>(SB), Y15
+	VMOVDQU f32Abs<>(SB), Y15
 	VMOVDQU packPerm<>(SB), Y14
 	VMOVSS  f127<>(SB), X13
 	VXORPS  X12, X12, X12
@@ -447,13 +440,6 @@ q8x4done:
 // a single float32 running sum in block order. The integer work is
 // vectorised; the float steps are the generic ones, one scalar at a time.
 
-// Bytes 16: the Q5_0 offset and the fifth bit's value.
-DATA sixteens<>+0(SB)/8, $0x1010101010101010
-DATA sixteens<>+8(SB)/8, $0x1010101010101010
-DATA sixteens<>+16(SB)/8, $0x1010101010101010
-DATA sixteens<>+24(SB)/8, $0x1010101010101010
-GLOBL sixteens<>(SB), RODATA|NOPTR, $32
-
 // vpshufb indices spreading the 4 bytes of qh so byte i holds qh byte i/8.
 DATA bitsShuf<>+0(SB)/8, $0x0000000000000000
 DATA bitsShuf<>+8(SB)/8, $0x0101010101010101
@@ -509,7 +495,7 @@ GLOBL bitsMask<>(SB), RODATA|NOPTR, $32
 	VXORPS  X0, X0, X0; \
 	VMOVDQU words1<>(SB), Y15; \
 	VMOVDQU bytes0f<>(SB), Y14; \
-	VMOVDQU sixteens<>(SB), Y13; \
+	VMOVDQU bytes10<>(SB), Y13; \
 	VMOVDQU bitsMask<>(SB), Y12; \
 	VMOVDQU bitsShuf<>(SB), Y11; \
 	VPCMPEQB Y10, Y10, Y10

@@ -31,24 +31,6 @@ DATA k03<>+16(SB)/8, $0x0303030303030303
 DATA k03<>+24(SB)/8, $0x0303030303030303
 GLOBL k03<>(SB), RODATA|NOPTR, $32
 
-DATA k30<>+0(SB)/8, $0x3030303030303030
-DATA k30<>+8(SB)/8, $0x3030303030303030
-DATA k30<>+16(SB)/8, $0x3030303030303030
-DATA k30<>+24(SB)/8, $0x3030303030303030
-GLOBL k30<>(SB), RODATA|NOPTR, $32
-
-DATA k10<>+0(SB)/8, $0x1010101010101010
-DATA k10<>+8(SB)/8, $0x1010101010101010
-DATA k10<>+16(SB)/8, $0x1010101010101010
-DATA k10<>+24(SB)/8, $0x1010101010101010
-GLOBL k10<>(SB), RODATA|NOPTR, $32
-
-DATA k32<>+0(SB)/8, $0x2020202020202020
-DATA k32<>+8(SB)/8, $0x2020202020202020
-DATA k32<>+16(SB)/8, $0x2020202020202020
-DATA k32<>+24(SB)/8, $0x2020202020202020
-GLOBL k32<>(SB), RODATA|NOPTR, $32
-
 // Q6_K scale pairs: from the 8 int16 scales t0..t7 of a 128-element half
 // (in both register halves), words (t0,t2) in the low half and (t1,t3) in
 // the high half, repeated; and (t4,t6) / (t5,t7).
@@ -70,19 +52,6 @@ GLOBL q6Sc23<>(SB), RODATA|NOPTR, $32
 	VPERM2I128 $0x20, Y6, Y5, Y7; \
 	VPERM2I128 $0x31, Y6, Y5, Y8; \
 	VPADDD     Y8, Y7, Y7
-
-// SUMLANES adds the eight float32 lanes of Y13 to X12 one at a time, in
-// lane order, through the 32-byte frame.
-#define SUMLANES \
-	VMOVUPS Y13, (SP); \
-	VADDSS  0(SP), X12, X12; \
-	VADDSS  4(SP), X12, X12; \
-	VADDSS  8(SP), X12, X12; \
-	VADDSS  12(SP), X12, X12; \
-	VADDSS  16(SP), X12, X12; \
-	VADDSS  20(SP), X12, X12; \
-	VADDSS  24(SP), X12, X12; \
-	VADDSS  28(SP), X12, X12
 
 // func dotQ4_KAVX2(n int, w, a []byte) float32
 TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $32-60
@@ -274,7 +243,7 @@ q5kloop:
 
 	VMOVDQU (16)(SI), Y1
 	VPSHUFB Y15, Y1, Y1        // qh, lane-shuffled as the levels are
-	VMOVDQU k10<>(SB), Y3
+	VMOVDQU bytes10<>(SB), Y3
 
 // Q5KPAIR is Q4KPAIR with the fifth bits: qh shifted by lsh (lo) and hsh
 // (hi) word shifts puts bit 2c (2c+1) at bit 4, masked by Y3 (0x10); a
@@ -338,7 +307,7 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $32-60
 	VMOVDQU laneShuf<>(SB), Y15
 	VMOVDQU bytes0f<>(SB), Y14
 	VXORPS  Y13, Y13, Y13      // sums[8]
-	VMOVDQU k32<>(SB), Y0
+	VMOVDQU bytes20<>(SB), Y0
 	TESTQ   CX, CX
 	JZ      q6kdone
 
@@ -362,16 +331,16 @@ q6kloop:
 	VPOR    Y8, Y7, Y7; \
 	VPAND   Y14, Y4, Y8; \
 	VPSLLW  $2, Y11, Y9; \
-	VPAND   k30<>(SB), Y9, Y9; \
+	VPAND   bytes30<>(SB), Y9, Y9; \
 	VPOR    Y9, Y8, Y8; \
 	VPSRLW  $4, Y3, Y9; \
 	VPAND   Y14, Y9, Y9; \
-	VPAND   k30<>(SB), Y11, Y10; \
+	VPAND   bytes30<>(SB), Y11, Y10; \
 	VPOR    Y10, Y9, Y9; \
 	VPSRLW  $4, Y4, Y10; \
 	VPAND   Y14, Y10, Y10; \
 	VPSRLW  $2, Y11, Y11; \
-	VPAND   k30<>(SB), Y11, Y11; \
+	VPAND   bytes30<>(SB), Y11, Y11; \
 	VPOR    Y11, Y10, Y10
 
 // Q6KPROD replaces levels Y(v) by the int16 pair sums of (u-32)*q with the

@@ -30,31 +30,6 @@ DATA lmTrans<>+16(SB)/8, $0x0d0905010c080400
 DATA lmTrans<>+24(SB)/8, $0x0f0b07030e0a0602
 GLOBL lmTrans<>(SB), RODATA|NOPTR, $32
 
-DATA lm30<>+0(SB)/8, $0x3030303030303030
-DATA lm30<>+8(SB)/8, $0x3030303030303030
-DATA lm30<>+16(SB)/8, $0x3030303030303030
-DATA lm30<>+24(SB)/8, $0x3030303030303030
-GLOBL lm30<>(SB), RODATA|NOPTR, $32
-
-DATA lm32<>+0(SB)/8, $0x2020202020202020
-DATA lm32<>+8(SB)/8, $0x2020202020202020
-DATA lm32<>+16(SB)/8, $0x2020202020202020
-DATA lm32<>+24(SB)/8, $0x2020202020202020
-GLOBL lm32<>(SB), RODATA|NOPTR, $32
-
-// LMSUMLANES adds the eight float32 lanes of Y13 to X12 one at a time, in
-// lane order, through the frame's first 32 bytes.
-#define LMSUMLANES \
-	VMOVUPS Y13, (SP); \
-	VADDSS  0(SP), X12, X12; \
-	VADDSS  4(SP), X12, X12; \
-	VADDSS  8(SP), X12, X12; \
-	VADDSS  12(SP), X12, X12; \
-	VADDSS  16(SP), X12, X12; \
-	VADDSS  20(SP), X12, X12; \
-	VADDSS  24(SP), X12, X12; \
-	VADDSS  28(SP), X12, X12
-
 // Q4KSCALES sets AX to the 8 scale bytes and R10 to the 8 min bytes of
 // the Q4_K block at SI (get_scale_min_k4, ggml's utmp shuffle). Clobbers
 // BX, DX, R8, R9.
@@ -464,10 +439,10 @@ TEXT ·dotQ6_KLMx4AVX2(SB), NOSPLIT, $192-72
 	LEAQ (DI)(R12*2), R13
 	ADDQ R12, R13              // row 3
 	SHRQ $8, CX
-	VMOVDQU lm32<>(SB), Y11
+	VMOVDQU bytes20<>(SB), Y11
 	VMOVDQU lmPerm<>(SB), Y12
 	VMOVDQU bytes0f<>(SB), Y13
-	VMOVDQU lm30<>(SB), Y14
+	VMOVDQU bytes30<>(SB), Y14
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 64(SP)         // sums of rows 0-3
 	VMOVUPS Y0, 96(SP)
@@ -641,7 +616,7 @@ q6x8loop:
 // Q6X8SIGNED turns the unsigned levels in Y12 into u-32 (Y15) and |u-32|
 // (Y12).
 #define Q6X8SIGNED \
-	VPSUBB lm32<>(SB), Y12, Y15; \
+	VPSUBB bytes20<>(SB), Y12, Y15; \
 	VPABSB Y15, Y12
 
 // The four level registers of a half: low bits from Y8 (low or high
@@ -649,21 +624,21 @@ q6x8loop:
 #define Q6X8V0 \
 	VPAND  bytes0f<>(SB), Y8, Y12; \
 	VPSLLW $4, Y9, Y10; \
-	VPAND  lm30<>(SB), Y10, Y10; \
+	VPAND  bytes30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
 #define Q6X8V1 \
 	VPAND  bytes0f<>(SB), Y8, Y12; \
 	VPSLLW $2, Y9, Y10; \
-	VPAND  lm30<>(SB), Y10, Y10; \
+	VPAND  bytes30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
 #define Q6X8V2 \
 	VPSRLW $4, Y8, Y12; \
 	VPAND  bytes0f<>(SB), Y12, Y12; \
-	VPAND  lm30<>(SB), Y9, Y10; \
+	VPAND  bytes30<>(SB), Y9, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
@@ -671,7 +646,7 @@ q6x8loop:
 	VPSRLW $4, Y8, Y12; \
 	VPAND  bytes0f<>(SB), Y12, Y12; \
 	VPSRLW $2, Y9, Y10; \
-	VPAND  lm30<>(SB), Y10, Y10; \
+	VPAND  bytes30<>(SB), Y10, Y10; \
 	VPOR   Y10, Y12, Y12; \
 	Q6X8SIGNED
 
@@ -781,14 +756,8 @@ q6x8done:
 	VZEROUPPER
 	RET
 
-// Constants of quantizeQ8KLMAVX2: |x| mask, 1.5*2^23 (nearestInt), its
-// mantissa mask and offset, 127, a byte mask, bytes 0x80.
-DATA lmAbs<>+0(SB)/8, $0x7fffffff7fffffff
-DATA lmAbs<>+8(SB)/8, $0x7fffffff7fffffff
-DATA lmAbs<>+16(SB)/8, $0x7fffffff7fffffff
-DATA lmAbs<>+24(SB)/8, $0x7fffffff7fffffff
-GLOBL lmAbs<>(SB), RODATA|NOPTR, $32
-
+// Constants of quantizeQ8KLMAVX2 (besides f32Abs): 1.5*2^23 (nearestInt),
+// its mantissa mask and offset, 127, a byte mask, bytes 0x80.
 DATA lmMagic<>+0(SB)/8, $0x4b4000004b400000
 DATA lmMagic<>+8(SB)/8, $0x4b4000004b400000
 DATA lmMagic<>+16(SB)/8, $0x4b4000004b400000
@@ -845,7 +814,7 @@ TEXT ·quantizeQ8KLMAVX2(SB), NOSPLIT, $0-48
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
 	SHRQ $8, CX
-	VMOVDQU lmAbs<>(SB), Y15
+	VMOVDQU f32Abs<>(SB), Y15
 	VMOVDQU lmMagic<>(SB), Y14
 	VMOVDQU lmMant<>(SB), Y13
 	VMOVDQU lmOff<>(SB), Y12
@@ -1033,7 +1002,7 @@ q4rloop:
 	JNZ  q4rloop
 
 q4rend:
-	LMSUMLANES
+	SUMLANES
 	VMOVSS X12, (R13)
 	ADDQ   $4, R13
 	ADDQ   wstride+32(FP), R12
@@ -1056,8 +1025,8 @@ TEXT ·dotQ6_KLMRowsAVX2(SB), NOSPLIT, $64-88
 	VMOVDQU lmPerm<>(SB), Y15
 	VMOVDQU lmTrans<>(SB), Y14
 	VMOVDQU bytes0f<>(SB), Y12
-	VMOVDQU lm32<>(SB), Y0
-	VMOVDQU lm30<>(SB), Y1
+	VMOVDQU bytes20<>(SB), Y0
+	VMOVDQU bytes30<>(SB), Y1
 	TESTQ R11, R11
 	JZ    q6rall
 

@@ -5,7 +5,9 @@
 // stored already in lane-major order. It copies every TEXT block but the
 // activation quantizer's, renames dotQ*_KLM* to dotQ*_KLMP*, and drops the
 // VPERMD/VPSHUFB pairs that put the weight chunks in order, with the loads
-// of their shuffle constants. Run: go run gen_lmp.go (go generate).
+// of their shuffle constants; constants the copied code no longer reads
+// (the shuffles', the quantizer's) are left out. Run: go run gen_lmp.go
+// (go generate).
 package main
 
 import (
@@ -25,7 +27,6 @@ func main() {
 	skip := false
 	shuffle := regexp.MustCompile(`^\s*(VPERMD|VPSHUFB)\s`)
 	constLoad := regexp.MustCompile(`^\s*VMOVDQU\s+lm(Perm|Trans)<>\(SB\), Y\d+\s*$`)
-	constData := regexp.MustCompile(`^(DATA|GLOBL) lm(Perm|Trans)<>`)
 	rename := regexp.MustCompile(`dotQ([46])_KLM`)
 	header := true
 	for _, l := range lines {
@@ -56,13 +57,6 @@ func main() {
 			}
 			continue
 		}
-		if constData.MatchString(l) {
-			// The dropped constant's comment goes with it.
-			for len(out) > 0 && strings.HasPrefix(out[len(out)-1], "//") {
-				out = out[:len(out)-1]
-			}
-			continue
-		}
 		if constLoad.MatchString(l) {
 			continue
 		}
@@ -77,6 +71,7 @@ func main() {
 		}
 		out = append(out, rename.ReplaceAllString(l, "dotQ${1}_KLMP"))
 	}
+	out = dropUnusedData(out)
 	// Collapse the blank runs the dropped DATA blocks leave.
 	text := strings.Join(out, "\n")
 	for strings.Contains(text, "\n\n\n") {
@@ -85,4 +80,31 @@ func main() {
 	if err := os.WriteFile("dotkxp_amd64.s", []byte(text), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// dropUnusedData removes the DATA and GLOBL lines of every file-local
+// symbol that no other line reads, with the comment above each block.
+func dropUnusedData(lines []string) []string {
+	data := regexp.MustCompile(`^(DATA|GLOBL) (\w+)<>`)
+	use := regexp.MustCompile(`(\w+)<>\(SB\)`)
+	used := map[string]bool{}
+	for _, l := range lines {
+		if !data.MatchString(l) {
+			for _, m := range use.FindAllStringSubmatch(l, -1) {
+				used[m[1]] = true
+			}
+		}
+	}
+	var out []string
+	for _, l := range lines {
+		if m := data.FindStringSubmatch(l); m != nil && !used[m[2]] {
+			// The dropped constant's comment goes with it.
+			for len(out) > 0 && strings.HasPrefix(out[len(out)-1], "//") {
+				out = out[:len(out)-1]
+			}
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
