@@ -57,9 +57,47 @@ GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
 	VZEROUPPER; \
 	RET
 
-// QUADOUT ends a Q8_0 quad kernel: row i's eight lanes in Y8+i, summed
-// into out[i].
-#define QUADOUT \
+// QUADQ8(row) is the body of the Q8_0 quad kernels: per block group the
+// four rows' scales d = f16(w.d) * f16(a.d) in X1, the activation bytes in
+// Y4, then row(idx, off, acc) for each row (Y12-Y14 and Y3 hold the
+// vpermps indices 0-3 that pick its scale); at the end row i's eight lanes
+// (Y8+i) are summed into out[i] as hsum_float_8 sums them. Y15 holds the
+// int16 ones for an AVX2 row.
+#define QUADQ8(row) \
+	MOVQ     n+0(FP), CX; \
+	MOVQ     w_base+8(FP), SI; \
+	MOVQ     a_base+32(FP), DI; \
+	SHRQ     $5, CX; \
+	VMOVDQU  words1<>(SB), Y15; \
+	VPXOR    Y12, Y12, Y12; \
+	VPCMPEQD Y13, Y13, Y13; \
+	VPSRLD   $31, Y13, Y13; \
+	VPADDD   Y13, Y13, Y14; \
+	VMOVDQU  quadIdx3<>(SB), Y3; \
+	VXORPS   Y8, Y8, Y8; \
+	VXORPS   Y9, Y9, Y9; \
+	VXORPS   Y10, Y10, Y10; \
+	VXORPS   Y11, Y11, Y11; \
+	TESTQ    CX, CX; \
+	JZ       q8done; \
+q8loop: \
+	PREFETCHT0   PFDIST(SI); \
+	PREFETCHT0   PFDIST+64(SI); \
+	VMOVQ        (SI), X1; \
+	VCVTPH2PS    X1, X1; \
+	VPBROADCASTW (DI), X0; \
+	VCVTPH2PS    X0, X0; \
+	VMULPS       X0, X1, X1; \
+	VMOVDQU      2(DI), Y4; \
+	row(Y12, 8, Y8); \
+	row(Y13, 40, Y9); \
+	row(Y14, 72, Y10); \
+	row(Y3, 104, Y11); \
+	ADDQ $136, SI; \
+	ADDQ $34, DI; \
+	DECQ CX; \
+	JNZ  q8loop; \
+q8done: \
 	MOVQ    out+80(FP), DI; \
 	VMOVAPS Y8, Y0; \
 	HSUM8; \
@@ -179,43 +217,7 @@ q4qdone:
 // the Q8_0 activation row, whose bytes must lie in [-127, 127] as for
 // dotQ8_0AVX2; prep is not used.
 TEXT ·dotQ8_0QuadsAVX2(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), CX
-	MOVQ w_base+8(FP), SI
-	MOVQ a_base+32(FP), DI
-	SHRQ $5, CX
-	VMOVDQU words1<>(SB), Y15
-	VPXOR   Y12, Y12, Y12          // index 0 x8
-	VPCMPEQD Y13, Y13, Y13
-	VPSRLD  $31, Y13, Y13          // index 1 x8
-	VPADDD  Y13, Y13, Y14          // index 2 x8
-	VMOVDQU quadIdx3<>(SB), Y3     // index 3 x8
-	VXORPS  Y8, Y8, Y8
-	VXORPS  Y9, Y9, Y9
-	VXORPS  Y10, Y10, Y10
-	VXORPS  Y11, Y11, Y11
-	TESTQ   CX, CX
-	JZ      q8qdone
-
-q8qloop:
-	PREFETCHT0   PFDIST(SI)
-	PREFETCHT0   PFDIST+64(SI)
-	VMOVQ        (SI), X1
-	VCVTPH2PS    X1, X1
-	VPBROADCASTW (DI), X0
-	VCVTPH2PS    X0, X0
-	VMULPS       X0, X1, X1 // d of rows 0-3
-	VMOVDQU      2(DI), Y4
-	Q8QROW(Y12, 8, Y8)
-	Q8QROW(Y13, 40, Y9)
-	Q8QROW(Y14, 72, Y10)
-	Q8QROW(Y3, 104, Y11)
-	ADDQ $136, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q8qloop
-
-q8qdone:
-	QUADOUT
+	QUADQ8(Q8QROW)
 
 // func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
 //
@@ -341,7 +343,7 @@ q4vloop:
 q4vdone:
 	QUADOUTSPLIT
 
-// Q8VROW(idx, off, acc): Q8QROW of quads_amd64.s with vpdpbusd: |w| times
+// Q8VROW(idx, off, acc): Q8QROW with vpdpbusd: |w| times
 // a*sign(w) into a zeroed int32 accumulator.
 #define Q8VROW(idx, off, acc) \
 	VPERMPS     Y1, idx, Y2; \
@@ -358,39 +360,4 @@ q4vdone:
 // dotQ8_0QuadsAVX2 with vpdpbusd; the activation bytes must lie in
 // [-127, 127] as there. prep is not used.
 TEXT ·dotQ8_0QuadsVNNI(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), CX
-	MOVQ w_base+8(FP), SI
-	MOVQ a_base+32(FP), DI
-	SHRQ $5, CX
-	VPXOR    Y12, Y12, Y12     // index 0 x8
-	VPCMPEQD Y13, Y13, Y13
-	VPSRLD   $31, Y13, Y13     // index 1 x8
-	VPADDD   Y13, Y13, Y14     // index 2 x8
-	VMOVDQU  quadIdx3<>(SB), Y3 // index 3 x8
-	VXORPS   Y8, Y8, Y8
-	VXORPS   Y9, Y9, Y9
-	VXORPS   Y10, Y10, Y10
-	VXORPS   Y11, Y11, Y11
-	TESTQ    CX, CX
-	JZ       q8vdone
-
-q8vloop:
-	PREFETCHT0   PFDIST(SI)
-	PREFETCHT0   PFDIST+64(SI)
-	VMOVQ        (SI), X1
-	VCVTPH2PS    X1, X1
-	VPBROADCASTW (DI), X0
-	VCVTPH2PS    X0, X0
-	VMULPS       X0, X1, X1 // d of rows 0-3
-	VMOVDQU      2(DI), Y4
-	Q8VROW(Y12, 8, Y8)
-	Q8VROW(Y13, 40, Y9)
-	Q8VROW(Y14, 72, Y10)
-	Q8VROW(Y3, 104, Y11)
-	ADDQ $136, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q8vloop
-
-q8vdone:
-	QUADOUT
+	QUADQ8(Q8VROW)
