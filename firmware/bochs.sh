@@ -110,7 +110,7 @@ wait $bochs
 rc=$?
 sleep 1
 set -e
-status=$(grep -a -o 'bochs-init: exit [0-9]*' "$work/console" | tail -n 1 | awk '{print $3}')
+status=$(grep -a -o 'bochs-init: exit [0-9][0-9]*' "$work/console" | tail -n 1 | awk '{print $3}')
 if [ -z "$status" ]; then
 	if [ "$rc" -eq 124 ]; then
 		printf 'bochs: error: no result within %s s (see the console above)\n' "$timeout" >&2
