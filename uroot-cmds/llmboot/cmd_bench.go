@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ import (
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-const benchSynopsis = "bench MODEL [-t N] [-p 128] [-n 64] [-r 3] [--json] [--cache-type f32|f16] [--no-warmup] [--membw]\n       llmboot bench --membw [-t N] [--json]"
+const benchSynopsis = "bench MODEL [-t N] [-p 128] [-n 64] [-r 3] [--json] [--cache-type f32|f16] [--no-warmup] [--membw] [--cpuprofile FILE]\n       llmboot bench --membw [-t N] [--json]"
 
 // benchResult is one test of `llmboot bench --json`, one JSON object per
 // line. Field names follow llama-bench's JSON output where one exists.
@@ -95,6 +96,7 @@ type benchFlags struct {
 	cacheType           string
 	tokenizer           string
 	noRepack            bool
+	cpuProfile          string
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
@@ -119,6 +121,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
 	fs.BoolVar(&f.noRepack, "no-repack", false, "keep every matrix in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q4_K/Q6_K levels lane-major, at load)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed repetitions (not load or warm-up) to this file, for `go tool pprof`")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -160,6 +163,22 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 }
 
 func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.Writer, enc *json.Encoder) error {
+	// The profile's file first: a bad path fails before minutes of loading.
+	// If the run fails before profiling starts, the empty file goes.
+	var profile *os.File
+	profiling := false
+	if f.cpuProfile != "" {
+		var err error
+		if profile, err = os.Create(f.cpuProfile); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			if !profiling {
+				profile.Close()
+				os.Remove(profile.Name())
+			}
+		}()
+	}
 	// Before loading: the machine is shared, so say how busy it was.
 	loadAvg := loadAverage()
 	started := time.Now()
@@ -225,6 +244,14 @@ func benchModel(path string, f benchFlags, kvType llm.KVType, stdout, stderr io.
 	}
 	base.WarmupSeconds = warmup.Seconds()
 
+	if profile != nil {
+		stop, err := startCPUProfile(profile)
+		if err != nil {
+			return err
+		}
+		profiling = true
+		defer stop()
+	}
 	var results []benchResult
 	for _, test := range []struct {
 		name    string
@@ -407,4 +434,18 @@ func benchMembw(f benchFlags, stdout io.Writer, enc *json.Encoder) error {
 			th, loader.FormatBytes(size), median, best, passes, formatLoadAvg(loadAvg))
 	}
 	return nil
+}
+
+// startCPUProfile profiles into out until the returned function runs,
+// which writes the profile and closes out.
+func startCPUProfile(out *os.File) (stop func(), err error) {
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return nil, fmt.Errorf("--cpuprofile %s: %w", out.Name(), err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := out.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "llmboot: --cpuprofile %s: %v\n", out.Name(), err)
+		}
+	}, nil
 }

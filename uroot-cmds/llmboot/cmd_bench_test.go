@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -168,6 +170,32 @@ func TestBenchUsage(t *testing.T) {
 	}
 	if _, _, err := runCmd("bench", "/nonexistent.gguf", "-r", "1"); err == nil || !strings.Contains(err.Error(), "nonexistent") {
 		t.Errorf("missing model: %v", err)
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a Go CPU profile (gzipped
+// protobuf) of the timed runs; a path that cannot be created fails before
+// any measurement, naming the flag and the path.
+func TestBenchCPUProfile(t *testing.T) {
+	m := shareddata.Path(t, "models/gguf/stories260K.gguf")
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	if _, _, err := runCmd("bench", m, "-t", "1", "-p", "8", "-n", "4", "-r", "2", "--cpuprofile", prof); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("profile is %d bytes and not gzip (pprof's format)", len(b))
+	}
+	bad := filepath.Join(t.TempDir(), "missing", "cpu.prof")
+	out, _, err := runCmd("bench", m, "-t", "1", "-p", "8", "-n", "0", "-r", "1", "--cpuprofile", bad)
+	if err == nil || !strings.Contains(err.Error(), "--cpuprofile") || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("uncreatable profile path: error %v", err)
+	}
+	if strings.Contains(out, "| pp8") {
+		t.Errorf("measured despite the bad profile path:\n%s", out)
 	}
 }
 

@@ -76,10 +76,14 @@ const (
 	Q4_0   Mix = "Q4_0"   // Q4_0, output Q6_K
 	Q4_K_M Mix = "Q4_K_M" // Q4_K, output Q6_K, attn_v and ffn_down Q6_K in the layers use_more_bits picks
 	Q6_K   Mix = "Q6_K"   // every matrix Q6_K
+	Q5_K_M Mix = "Q5_K_M" // Q5_K, output Q6_K, attn_v and ffn_down Q6_K in the layers use_more_bits picks
+	Q3_K_M Mix = "Q3_K_M" // Q3_K, output Q6_K, attn_output Q4_K, attn_v and ffn_down Q5_K early then Q4_K
+	Q2_K   Mix = "Q2_K"   // Q2_K, output Q6_K, attn_output and ffn_down Q3_K, attn_v Q4_K (grouped-query models)
 )
 
-// Mixes lists every Mix, in the order benchmarks report them.
-var Mixes = []Mix{F16, Q8_0, Q4_0, Q4_K_M, Q6_K, F32}
+// Mixes lists every Mix, in the order benchmarks report them: the five
+// llama.cpp's reference speeds cover, then the other k-quant mixes.
+var Mixes = []Mix{F16, Q8_0, Q4_0, Q4_K_M, Q6_K, F32, Q5_K_M, Q3_K_M, Q2_K}
 
 // ParseMix reads a mix name, case-insensitively ("q4_k_m").
 func ParseMix(s string) (Mix, error) {
@@ -110,6 +114,12 @@ func (m Mix) base() tensor.Type {
 		return tensor.Q4_K
 	case Q6_K:
 		return tensor.Q6_K
+	case Q5_K_M:
+		return tensor.Q5_K
+	case Q3_K_M:
+		return tensor.Q3_K
+	case Q2_K:
+		return tensor.Q2_K
 	}
 	return 0
 }
@@ -125,8 +135,14 @@ func (m Mix) FileType() uint32 {
 		return 2
 	case Q8_0:
 		return 7
+	case Q2_K:
+		return 10
+	case Q3_K_M:
+		return 12
 	case Q4_K_M:
 		return 15
+	case Q5_K_M:
+		return 17
 	case Q6_K:
 		return 18
 	}
@@ -165,7 +181,7 @@ func Plan(s Shape, m Mix) ([]TensorSpec, error) {
 	d, h, v := uint64(s.Dim), uint64(s.Hidden), uint64(s.Vocab)
 	q, kv := uint64(s.Heads*s.HeadDim()), uint64(s.KVHeads*s.HeadDim())
 	matrix := func(name string, layer int, cols, rows uint64) TensorSpec {
-		return TensorSpec{Name: name, Type: matrixType(m, name, layer, s.Layers, int(cols)), Shape: []uint64{cols, rows}, Layer: layer}
+		return TensorSpec{Name: name, Type: matrixType(m, name, layer, s.Layers, int(cols), s.Heads/s.KVHeads), Shape: []uint64{cols, rows}, Layer: layer}
 	}
 	norm := func(name string, layer int) TensorSpec {
 		return TensorSpec{Name: name, Type: tensor.F32, Shape: []uint64{d}, Layer: layer, Norm: true}
@@ -193,14 +209,17 @@ func Plan(s Shape, m Mix) ([]TensorSpec, error) {
 }
 
 // matrixType is llama.cpp's llama_tensor_get_type for the mixes here (no
-// importance matrix, llama architecture, no experts), followed by its
-// fallback for rows that are not a whole number of the type's blocks.
-func matrixType(m Mix, name string, layer, layers, cols int) tensor.Type {
+// importance matrix, llama architecture, not 70B, no experts), followed by
+// its fallback for rows that are not a whole number of the type's blocks.
+// gqa is heads per kv head (llama.cpp's n_gqa()). attn_v's and ffn_down's counters in llama-quantize run in layer order, so
+// the counter is the layer index.
+func matrixType(m Mix, name string, layer, layers, cols, gqa int) tensor.Type {
 	t := m.base()
 	if m == F32 || m == F16 {
 		// llama-quantize applies its rules only to quantized file types.
 		return t
 	}
+	suffix := func(s string) bool { return strings.HasSuffix(name, s) }
 	switch {
 	case name == "output.weight":
 		if cols%t.BlockSize() != 0 {
@@ -208,15 +227,43 @@ func matrixType(m Mix, name string, layer, layers, cols int) tensor.Type {
 		} else if t != tensor.Q8_0 {
 			t = tensor.Q6_K
 		}
-	case strings.HasSuffix(name, ".attn_v.weight"), strings.HasSuffix(name, ".ffn_down.weight"):
-		// The attn_v and ffn_down counters of llama-quantize run in layer
-		// order, so the counter is the layer index.
-		if m == Q4_K_M && useMoreBits(layer, layers) {
+	case suffix(".attn_v.weight"):
+		switch {
+		case m == Q2_K:
+			t = tensor.Q3_K
+			if gqa >= 4 {
+				t = tensor.Q4_K
+			}
+		case m == Q3_K_M && layer < 2:
+			t = tensor.Q5_K
+		case m == Q3_K_M:
+			t = tensor.Q4_K
+		case (m == Q4_K_M || m == Q5_K_M) && useMoreBits(layer, layers):
 			t = tensor.Q6_K
+		}
+	case suffix(".ffn_down.weight"):
+		switch {
+		case m == Q2_K:
+			t = tensor.Q3_K
+		case m == Q3_K_M && layer < layers/16:
+			t = tensor.Q5_K
+		case m == Q3_K_M:
+			t = tensor.Q4_K
+		case (m == Q4_K_M || m == Q5_K_M) && useMoreBits(layer, layers):
+			t = tensor.Q6_K
+		}
+	case suffix(".attn_output.weight"):
+		switch m {
+		case Q2_K:
+			t = tensor.Q3_K
+		case Q3_K_M:
+			t = tensor.Q4_K
 		}
 	}
 	if cols%t.BlockSize() != 0 {
 		switch t {
+		case tensor.Q2_K, tensor.Q3_K:
+			t = tensor.Q4_0
 		case tensor.Q4_K:
 			t = tensor.Q5_0
 		case tensor.Q5_K:

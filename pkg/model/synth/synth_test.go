@@ -34,6 +34,12 @@ func TestPlanReferenceSizes(t *testing.T) {
 		{Q4_K_M, 667078656, map[tensor.Type]int{tensor.Q4_K: 135, tensor.Q6_K: 21, tensor.F32: 45}},
 		{Q6_K, 902676480, map[tensor.Type]int{tensor.Q6_K: 156, tensor.F32: 45}},
 		{F32, 4399824896 + 368640, map[tensor.Type]int{tensor.F32: 201}},
+		// No reference files for these three; the sizes follow from the
+		// counts below (TinyLlama-1.1B's published Q5_K_M and Q3_K_M files
+		// are 782 and 551 MB with their metadata).
+		{Q5_K_M, 781307904, map[tensor.Type]int{tensor.Q5_K: 135, tensor.Q6_K: 21, tensor.F32: 45}},
+		{Q3_K_M, 547667968, map[tensor.Type]int{tensor.Q3_K: 89, tensor.Q4_K: 63, tensor.Q5_K: 3, tensor.Q6_K: 1, tensor.F32: 45}},
+		{Q2_K, 431394816, map[tensor.Type]int{tensor.Q2_K: 89, tensor.Q3_K: 44, tensor.Q4_K: 22, tensor.Q6_K: 1, tensor.F32: 45}},
 	} {
 		specs, err := Plan(s, c.mix)
 		if err != nil {
@@ -48,25 +54,47 @@ func TestPlanReferenceSizes(t *testing.T) {
 	}
 }
 
-// TestQ4KMLayers: the layers whose attn_v and ffn_down get Q6_K in a 22-layer
-// Q4_K_M file, as llama.cpp's use_more_bits picks them.
-func TestQ4KMLayers(t *testing.T) {
-	specs, err := Plan(Presets[DefaultPreset], Q4_K_M)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v, down []int
-	for _, s := range specs {
-		switch {
-		case strings.HasSuffix(s.Name, "attn_v.weight") && s.Type == tensor.Q6_K:
-			v = append(v, s.Layer)
-		case strings.HasSuffix(s.Name, "ffn_down.weight") && s.Type == tensor.Q6_K:
-			down = append(down, s.Layer)
+// TestMixLayers: the layers whose attn_v and ffn_down get more bits in a
+// 22-layer file (Q4_K_M and Q5_K_M: Q6_K where llama.cpp's use_more_bits
+// picks; Q3_K_M: Q5_K in attn_v of the first two layers and ffn_down of the
+// first 22/16), and the other tensors' types where a mix changes them.
+func TestMixLayers(t *testing.T) {
+	moreBits := []int{0, 1, 4, 7, 10, 13, 16, 19, 20, 21}
+	for _, c := range []struct {
+		mix            Mix
+		more           tensor.Type
+		v, down        []int
+		output, qgate  tensor.Type // attn_output, and attn_q/attn_k/ffn_gate/ffn_up
+		baseV, baseDwn tensor.Type // attn_v and ffn_down outside the layers listed
+	}{
+		{Q4_K_M, tensor.Q6_K, moreBits, moreBits, tensor.Q4_K, tensor.Q4_K, tensor.Q4_K, tensor.Q4_K},
+		{Q5_K_M, tensor.Q6_K, moreBits, moreBits, tensor.Q5_K, tensor.Q5_K, tensor.Q5_K, tensor.Q5_K},
+		{Q3_K_M, tensor.Q5_K, []int{0, 1}, []int{0}, tensor.Q4_K, tensor.Q3_K, tensor.Q4_K, tensor.Q4_K},
+		{Q2_K, tensor.Q5_K, nil, nil, tensor.Q3_K, tensor.Q2_K, tensor.Q4_K, tensor.Q3_K},
+	} {
+		specs, err := Plan(Presets[DefaultPreset], c.mix)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	want := []int{0, 1, 4, 7, 10, 13, 16, 19, 20, 21}
-	if fmt.Sprint(v) != fmt.Sprint(want) || fmt.Sprint(down) != fmt.Sprint(want) {
-		t.Errorf("Q6_K attn_v in layers %v, ffn_down in %v, want %v", v, down, want)
+		var v, down []int
+		for _, s := range specs {
+			switch {
+			case strings.HasSuffix(s.Name, "attn_v.weight") && s.Type == c.more:
+				v = append(v, s.Layer)
+			case strings.HasSuffix(s.Name, "ffn_down.weight") && s.Type == c.more:
+				down = append(down, s.Layer)
+			case strings.HasSuffix(s.Name, "attn_v.weight") && s.Type != c.baseV,
+				strings.HasSuffix(s.Name, "ffn_down.weight") && s.Type != c.baseDwn,
+				strings.HasSuffix(s.Name, "attn_output.weight") && s.Type != c.output:
+				t.Errorf("%s: %s is %s", c.mix, s.Name, s.Type)
+			case s.Layer >= 0 && !s.Norm && !strings.Contains(s.Name, "attn_v") && !strings.Contains(s.Name, "ffn_down") &&
+				!strings.Contains(s.Name, "attn_output") && s.Type != c.qgate:
+				t.Errorf("%s: %s is %s, want %s", c.mix, s.Name, s.Type, c.qgate)
+			}
+		}
+		if fmt.Sprint(v) != fmt.Sprint(c.v) || fmt.Sprint(down) != fmt.Sprint(c.down) {
+			t.Errorf("%s: %s attn_v in layers %v, ffn_down in %v, want %v and %v", c.mix, c.more, v, down, c.v, c.down)
+		}
 	}
 }
 
@@ -317,8 +345,8 @@ func TestBadOptions(t *testing.T) {
 	if _, err := ParseMix("q4_k_m"); err != nil {
 		t.Errorf("ParseMix(q4_k_m): %v", err)
 	}
-	if _, err := ParseMix("Q5_K_M"); err == nil {
-		t.Errorf("ParseMix(Q5_K_M) accepted")
+	if _, err := ParseMix("Q4_K_S"); err == nil {
+		t.Errorf("ParseMix(Q4_K_S) accepted")
 	}
 }
 
