@@ -61,14 +61,22 @@ GLOBL lmTrans<>(SB), RODATA|NOPTR, $32
 
 // Q4LMCHUNK and its ops: one 64-element chunk of the one-row Q4_K loop
 // (dotQ4_KLMRowsAVX2), two accumulators Y5 (low nibbles) and Y6 (high).
+// Q4LMNIBBLES and Q4LMPROD are its two halves, the one-row Q5_K loop
+// putting the fifth bits in between.
 
-#define Q4LMCHUNK(c, op) \
-	VMOVDQU      (16+32*c)(SI), Y7; \
+// Q4LMNIBBLES sets Y8 and Y7 to the low and high nibbles of the 32 bytes
+// at woff(SI), lane-major.
+#define Q4LMNIBBLES(woff) \
+	VMOVDQU      woff(SI), Y7; \
 	VPERMD       Y7, Y15, Y7; \
 	VPSHUFB      Y14, Y7, Y7; \
 	VPAND        Y11, Y7, Y8; \
 	VPSRLW       $4, Y7, Y7; \
-	VPAND        Y11, Y7, Y7; \
+	VPAND        Y11, Y7, Y7
+
+// Q4LMPROD takes the levels in Y8 (sub-block 2c) and Y7 (2c+1) against
+// the activations, scaled, into op.
+#define Q4LMPROD(c, op) \
 	VPMADDUBSW   (32+64*c)(DI), Y8, Y8; \
 	VPMADDUBSW   (64+64*c)(DI), Y7, Y7; \
 	VPBROADCASTD (32+8*c)(SP), Y9; \
@@ -76,6 +84,10 @@ GLOBL lmTrans<>(SB), RODATA|NOPTR, $32
 	VPMADDWD     Y9, Y8, Y8; \
 	VPMADDWD     Y10, Y7, Y7; \
 	op
+
+#define Q4LMCHUNK(c, op) \
+	Q4LMNIBBLES((16+32*c)); \
+	Q4LMPROD(c, op)
 
 #define Q4LMFIRST VMOVDQA Y8, Y5; VMOVDQA Y7, Y6
 
@@ -123,13 +135,19 @@ q4x4loop:
 #define Q4X4FIRST(acc) VPADDD Y9, Y8, acc
 #define Q4X4NEXT(acc) VPADDD Y8, acc, acc; VPADDD Y9, acc, acc
 
-#define Q4X4CHUNK(c, op) \
-	VMOVDQU      (16+32*c)(SI), Y4; \
+// Q4X4NIBBLES sets Y4 and Y5 to the low and high nibbles of the 32 bytes
+// at woff(SI), lane-major; Q4X4PROD takes them (sub-blocks 2c, 2c+1)
+// against the four rows. Q4X4CHUNK is the two (dotQ5_KLMx4AVX2 puts the
+// fifth bits in between).
+#define Q4X4NIBBLES(woff) \
+	VMOVDQU      woff(SI), Y4; \
 	VPERMD       Y4, Y14, Y4; \
 	VPSHUFB      lmTrans<>(SB), Y4, Y4; \
 	VPSRLW       $4, Y4, Y5; \
 	VPAND        Y15, Y4, Y4; \
-	VPAND        Y15, Y5, Y5; \
+	VPAND        Y15, Y5, Y5
+
+#define Q4X4PROD(c, op) \
 	VPBROADCASTD (32+8*c)(SP), Y6; \
 	VPBROADCASTD (36+8*c)(SP), Y7; \
 	Q4X4ROW(c, (DI), Y0, op); \
@@ -137,39 +155,49 @@ q4x4loop:
 	Q4X4ROW(c, (DI)(R12*2), Y2, op); \
 	Q4X4ROW(c, (R13), Y3, op)
 
+#define Q4X4CHUNK(c, op) \
+	Q4X4NIBBLES((16+32*c)); \
+	Q4X4PROD(c, op)
+
 	Q4X4CHUNK(0, Q4X4FIRST)
 	Q4X4CHUNK(1, Q4X4NEXT)
 	Q4X4CHUNK(2, Q4X4NEXT)
 	Q4X4CHUNK(3, Q4X4NEXT)
 
-	// Mins: sumi of rows 0-3 in X5.
-	VMOVQ      R10, X4
-	VPMOVZXBW  X4, X4
-	VPMADDWD   4(DI), X4, X5
-	VPMADDWD   4(DI)(R12*1), X4, X6
-	VPMADDWD   4(DI)(R12*2), X4, X7
-	VPMADDWD   4(R13), X4, X8
-	VPHADDD    X6, X5, X5
-	VPHADDD    X8, X7, X7
-	VPHADDD    X7, X5, X5
-	VCVTDQ2PS  X5, X5          // float32(sumi) of rows 0-3
+// Q4X4MINS ends a block but for the lane sums, from the min bytes in R10:
+// sumi of rows 0-3 (the group sums times the mins, one vpmaddwd a row,
+// lane t: row t) to float32 in X5, y.d of rows 0-3 in X6, f16 d and dmin,
+// then sumf (0(SP)) -= dmin * sumi with dmin = f16(x.dmin) * y.d, and d =
+// f16(x.d) * y.d of the four rows to 16(SP). Clobbers X4-X9.
+#define Q4X4MINS \
+	VMOVQ      R10, X4; \
+	VPMOVZXBW  X4, X4; \
+	VPMADDWD   4(DI), X4, X5; \
+	VPMADDWD   4(DI)(R12*1), X4, X6; \
+	VPMADDWD   4(DI)(R12*2), X4, X7; \
+	VPMADDWD   4(R13), X4, X8; \
+	VPHADDD    X6, X5, X5; \
+	VPHADDD    X8, X7, X7; \
+	VPHADDD    X7, X5, X5; \
+	VCVTDQ2PS  X5, X5; \
+	VMOVSS     (DI), X6; \
+	VINSERTPS  $0x10, (DI)(R12*1), X6, X6; \
+	VINSERTPS  $0x20, (DI)(R12*2), X6, X6; \
+	VINSERTPS  $0x30, (R13), X6, X6; \
+	VMOVD        (SI), X7; \
+	VCVTPH2PS    X7, X7; \
+	VMOVSHDUP    X7, X8; \
+	VBROADCASTSS X8, X8; \
+	VBROADCASTSS X7, X7; \
+	VMULPS       X6, X8, X8; \
+	VMULPS       X6, X7, X7; \
+	VMOVUPS      X7, 16(SP); \
+	VMULPS       X5, X8, X8; \
+	VMOVUPS      0(SP), X9; \
+	VSUBPS       X8, X9, X9; \
+	VMOVUPS      X9, 0(SP)
 
-	VMOVSS     (DI), X6
-	VINSERTPS  $0x10, (DI)(R12*1), X6, X6
-	VINSERTPS  $0x20, (DI)(R12*2), X6, X6
-	VINSERTPS  $0x30, (R13), X6, X6 // y.d of rows 0-3
-	VMOVD        (SI), X7
-	VCVTPH2PS    X7, X7        // f16 d, dmin
-	VMOVSHDUP    X7, X8
-	VBROADCASTSS X8, X8
-	VBROADCASTSS X7, X7
-	VMULPS       X6, X8, X8    // dmin = f16(x.dmin) * y.d
-	VMULPS       X6, X7, X7    // d = f16(x.d) * y.d
-	VMOVUPS      X7, 16(SP)
-	VMULPS       X5, X8, X8
-	VMOVUPS      0(SP), X9
-	VSUBPS       X8, X9, X9
-	VMOVUPS      X9, 0(SP)     // sumf -= dmin * sumi
+	Q4X4MINS
 
 #define Q4X4SUMS(t, acc, sums) \
 	VBROADCASTSS (16+4*t)(SP), Y8; \
@@ -961,30 +989,35 @@ q4rloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
-	Q4KSCALES
-	VMOVQ      AX, X2
-	VPUNPCKLBW X2, X2, X2
-	VPMOVZXBW  X2, Y2
-	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
-
-	// Mins: sumi = sum_k groupsum[k] * min[k].
-	VMOVQ      R10, X3
-	VPMOVZXBW  X3, X3
-	VPMADDWD   4(DI), X3, X3
-	VPSHUFD    $0x4e, X3, X4
-	VPADDD     X4, X3, X3
-	VPSHUFD    $0xb1, X3, X4
-	VPADDD     X4, X3, X3
-	VCVTDQ2PS  X3, X3          // float32(sumi)
-
-	VMOVD        (SI), X0
-	VCVTPH2PS    X0, X0        // f16 d, dmin
-	VBROADCASTSS (DI), X1
-	VMULPS       X1, X0, X0    // d = f16(x.d) * y.d, dmin = f16(x.dmin) * y.d
-	VMOVSHDUP    X0, X1
-	VMULSS       X3, X1, X1
-	VSUBSS       X1, X12, X12  // sumf -= dmin * sumi
+// Q4LMHEAD is the one-row loop's block start but the levels, for the
+// Q4_K or Q5_K block at SI (the same d, dmin and scales): the scales as
+// int16 pairs to 32(SP) (dword k: scale k), sumf (X12) -= dmin * sumi
+// with sumi = sum_k groupsum[k] * min[k], and Y0 = d = f16(x.d) * y.d.
+// Clobbers AX, BX, DX, R8-R10, Y1-Y4.
+#define Q4LMHEAD \
+	Q4KSCALES; \
+	VMOVQ        AX, X2; \
+	VPUNPCKLBW   X2, X2, X2; \
+	VPMOVZXBW    X2, Y2; \
+	VMOVDQU      Y2, 32(SP); \
+	VMOVQ        R10, X3; \
+	VPMOVZXBW    X3, X3; \
+	VPMADDWD     4(DI), X3, X3; \
+	VPSHUFD      $0x4e, X3, X4; \
+	VPADDD       X4, X3, X3; \
+	VPSHUFD      $0xb1, X3, X4; \
+	VPADDD       X4, X3, X3; \
+	VCVTDQ2PS    X3, X3; \
+	VMOVD        (SI), X0; \
+	VCVTPH2PS    X0, X0; \
+	VBROADCASTSS (DI), X1; \
+	VMULPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VMULSS       X3, X1, X1; \
+	VSUBSS       X1, X12, X12; \
 	VBROADCASTSS X0, Y0
+
+	Q4LMHEAD
 
 	Q4LMCHUNK(0, Q4LMFIRST)
 	Q4LMCHUNK(1, Q4LMNEXT)
