@@ -19,24 +19,36 @@ func kquantBenchKernels(w tensor.Type) []kquantBenchKernel {
 	switch w {
 	case tensor.Q4_K:
 		return []kquantBenchKernel{{"avx2", dotQ4_KAVX2, false, false}, {"lm", dotQ4_KLMAVX2, true, false}, {"lmp", dotQ4_KLMPAVX2, true, true}}
+	case tensor.Q5_K:
+		return []kquantBenchKernel{{"avx2", dotQ5_KAVX2, false, false}, {"lm", dotQ5_KLMAVX2, true, false}}
 	case tensor.Q6_K:
 		return []kquantBenchKernel{{"avx2", dotQ6_KAVX2, false, false}, {"lm", dotQ6_KLMAVX2, true, false}, {"lmp", dotQ6_KLMPAVX2, true, true}}
 	}
 	return nil
 }
 
-// BenchmarkKQuantLaneMajorBatch times the four- and eight-activation-row
-// lane-major kernels ("lm") and their LayoutLaneMajor twins ("lmp") on one
-// KQ_N-element weight row in L1; ns/op is per weight row (all rows).
+// kquantBenchRowTile is how many weight rows the "rows" benchmark hands
+// the many-row kernel per call (copies of kquantBenchRows' four rows, in
+// L1 for KQ_N = 2048).
+const kquantBenchRowTile = 8
+
+// BenchmarkKQuantLaneMajorBatch times the AVX2 path's lane-major many-row
+// kernel (one activation row against kquantBenchRowTile weight rows, ns/op
+// per call) and its four- and eight-activation-row kernels (ns/op per
+// weight row, all activation rows), on ggml's rows ("lm") and, where the
+// type has them, the LayoutLaneMajor twins ("lmp"), on KQ_N-element weight
+// rows in L1. ns/sb is per weight superblock: per call divided by the
+// weight superblocks it reads.
 func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 	if !PathSupported(PathAVX2) {
 		b.Skip("no AVX2")
 	}
 	n := kquantBenchN
 	nb := n / qkK
-	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q6_K} {
-		data, rb, ab := kquantBenchRows(b, w, 1)
-		packed := laneMajorRow(b, w, data[:rb])
+	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		var kq *kquantKernels
+		onPath(PathAVX2, func() { kq = kquantMatmul[w] })
+		data, rb, ab := kquantBenchRows(b, w, kquantBenchRowTile)
 		lm := toLaneMajor(ab)
 		acts := alignedBytes(8 * len(lm))
 		g := make([]byte, nb*lmGroupBlockBytes)
@@ -44,32 +56,44 @@ func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 			copy(acts[k*len(lm):], lm)
 			lmGroupFill(g, lm, nb, k)
 		}
-		var k4 [2]func(int, []byte, []byte, int, *[4]float32)
-		var k8 [2]func(int, []byte, []byte, int, []byte, *[8]float32)
-		if w == tensor.Q4_K {
-			k4 = [2]func(int, []byte, []byte, int, *[4]float32){dotQ4_KLMx4AVX2, dotQ4_KLMPx4AVX2}
-			k8 = [2]func(int, []byte, []byte, int, []byte, *[8]float32){dotQ4_KLMx8AVX2, dotQ4_KLMPx8AVX2}
-		} else {
-			k4 = [2]func(int, []byte, []byte, int, *[4]float32){dotQ6_KLMx4AVX2, dotQ6_KLMPx4AVX2}
-			k8 = [2]func(int, []byte, []byte, int, []byte, *[8]float32){dotQ6_KLMx8AVX2, dotQ6_KLMPx8AVX2}
+		perSB := func(b *testing.B, blocks int) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(blocks), "ns/sb")
 		}
-		for i, name := range []string{"lm", "lmp"} {
-			wr := data[:rb]
-			if i == 1 {
-				wr = packed
+		for _, name := range []string{"lm", "lmp"} {
+			k, ws := kq, data
+			if name == "lmp" {
+				if k = kq.packed; k == nil {
+					continue
+				}
+				ws = laneMajorRow(b, w, data)
 			}
-			b.Run(w.String()+"/x4/"+name, func(b *testing.B) {
-				var out [4]float32
-				for b.Loop() {
-					k4[i](n, wr, acts, len(lm), &out)
-				}
-			})
-			b.Run(w.String()+"/x8/"+name, func(b *testing.B) {
-				var out [8]float32
-				for b.Loop() {
-					k8[i](n, wr, acts, len(lm), g, &out)
-				}
-			})
+			if k.rows != nil {
+				b.Run(w.String()+"/rows/"+name, func(b *testing.B) {
+					out := make([]float32, kquantBenchRowTile)
+					for b.Loop() {
+						k.rows(n, ws, rb, lm, out)
+					}
+					perSB(b, kquantBenchRowTile*nb)
+				})
+			}
+			if k.dot4 != nil {
+				b.Run(w.String()+"/x4/"+name, func(b *testing.B) {
+					var out [4]float32
+					for b.Loop() {
+						k.dot4(n, ws[:rb], acts, len(lm), &out)
+					}
+					perSB(b, nb)
+				})
+			}
+			if k.dot8 != nil {
+				b.Run(w.String()+"/x8/"+name, func(b *testing.B) {
+					var out [8]float32
+					for b.Loop() {
+						k.dot8(n, ws[:rb], acts, len(lm), g, &out)
+					}
+					perSB(b, nb)
+				})
+			}
 		}
 	}
 }

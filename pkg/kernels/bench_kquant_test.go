@@ -30,7 +30,7 @@ func kquantBenchRows(b testing.TB, w tensor.Type, rows int) ([]byte, int, []byte
 // BenchmarkKQuantDot times the AVX2 k-quant dot kernels (the ordinary
 // ones and the lane-major ones) on KQ_N-element rows (default 2048): "L1"
 // repeats one row; with KQ_DRAM set, "DRAM" walks a 256 MiB matrix row by
-// row.
+// row. ns/sb is per 256-element superblock.
 var kquantBenchN = func() int {
 	if s := os.Getenv("KQ_N"); s != "" {
 		n, _ := strconv.Atoi(s)
@@ -44,7 +44,7 @@ func BenchmarkKQuantDot(b *testing.B) {
 		b.Skip("no AVX2")
 	}
 	n := kquantBenchN
-	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q6_K} {
+	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
 		for _, kc := range kquantBenchKernels(w) {
 			for _, where := range []string{"L1", "DRAM"} {
 				if where == "DRAM" && os.Getenv("KQ_DRAM") == "" {
@@ -73,6 +73,7 @@ func BenchmarkKQuantDot(b *testing.B) {
 						}
 					}
 					_ = sink
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n/qkK), "ns/sb")
 				})
 			}
 		}
