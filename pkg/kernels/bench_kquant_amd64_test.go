@@ -20,7 +20,7 @@ func kquantBenchKernels(w tensor.Type) []kquantBenchKernel {
 	case tensor.Q4_K:
 		return []kquantBenchKernel{{"avx2", dotQ4_KAVX2, false, false}, {"lm", dotQ4_KLMAVX2, true, false}, {"lmp", dotQ4_KLMPAVX2, true, true}}
 	case tensor.Q5_K:
-		return []kquantBenchKernel{{"avx2", dotQ5_KAVX2, false, false}, {"lm", dotQ5_KLMAVX2, true, false}}
+		return []kquantBenchKernel{{"avx2", dotQ5_KAVX2, false, false}, {"lm", dotQ5_KLMAVX2, true, false}, {"lmp", dotQ5_KLMPAVX2, true, true}}
 	case tensor.Q6_K:
 		return []kquantBenchKernel{{"avx2", dotQ6_KAVX2, false, false}, {"lm", dotQ6_KLMAVX2, true, false}, {"lmp", dotQ6_KLMPAVX2, true, true}}
 	}

@@ -114,7 +114,7 @@ q4x4loop:
 
 // Q4X4NIBBLES sets Y4 and Y5 to the low and high nibbles of the 32 bytes
 // at woff(SI), lane-major; Q4X4PROD takes them (sub-blocks 2c, 2c+1)
-// against the four rows. Q4X4CHUNK is the two (dotQ5_KLMx4AVX2 puts the
+// against the four rows. Q4X4CHUNK is the two (dotQ5_KLMPx4AVX2 puts the
 // fifth bits in between).
 #define Q4X4NIBBLES(woff) \
 	VMOVDQU      woff(SI), Y4; \
@@ -370,6 +370,96 @@ q4x8done:
 	LMOUT8(5, 96)
 	LMOUT8(6, 96)
 	LMOUT8(7, 96)
+	VZEROUPPER
+	RET
+
+// func dotQ5_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+//
+// dotQ4_KLMPx4AVX2 for Q5_K, whose blocks have Q4_K's d, dmin and scales
+// (Q4KSCALES, Q4X4MINS and the frame's sumf, d and scales as there), the
+// nibbles at 48 and a fifth bit per level in qh at 16: bit 2c of qh byte
+// l for element l of sub-block 2c, bit 2c+1 for sub-block 2c+1. qh is put
+// lane-major once per block, like a chunk of nibbles, so that its byte
+// 4l+t holds the bits of element l+8t of every sub-block. Y0-Y3: the
+// rows' int32 lane sums; Y4/Y5: the levels; Y6/Y7: the scales; Y8/Y9:
+// products; Y10: qh; Y11: bytes 0x10; Y12/Y13: the fifth bits; Y14:
+// lmPerm; Y15: bytes 0x0f. The four rows' float lane sums live in the
+// frame (64+32t).
+TEXT ·dotQ5_KLMPx4AVX2(SB), NOSPLIT, $192-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	SHRQ $8, CX
+	VMOVDQU bytes0f<>(SB), Y15
+	VMOVDQU bytes10<>(SB), Y11
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS X0, 0(SP)          // sumf of rows 0-3
+	VMOVUPS Y0, 64(SP)         // sums of rows 0-3
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	TESTQ   CX, CX
+	JZ      q5x4done
+
+q5x4loop:
+	Q4KSCALES
+	VMOVQ      AX, X2
+	VPUNPCKLBW X2, X2, X2
+	VPMOVZXBW  X2, Y2
+	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+	VMOVDQU    16(SI), Y10
+
+// Q5X4HIGH adds the fifth bits of chunk c to the nibbles in Y4 (sub-block
+// 2c) and Y5 (2c+1): qh shifted by lsh (lop) and hsh (hop) word shifts
+// puts bit 2c (2c+1) at bit 4, masked by 0x10; a word shift of at most 4
+// left or 3 right moves no bit of the other byte to bit 4.
+#define Q5X4HIGH(lop, lsh, hop, hsh) \
+	lop   $lsh, Y10, Y12; \
+	hop   $hsh, Y10, Y13; \
+	VPAND Y11, Y12, Y12; \
+	VPAND Y11, Y13, Y13; \
+	VPOR  Y12, Y4, Y4; \
+	VPOR  Y13, Y5, Y5
+
+#define Q5X4CHUNK(c, lop, lsh, hop, hsh, op) \
+	Q4X4NIBBLES((48+32*c)); \
+	Q5X4HIGH(lop, lsh, hop, hsh); \
+	Q4X4PROD(c, op)
+
+	Q5X4CHUNK(0, VPSLLW, 4, VPSLLW, 3, Q4X4FIRST)
+	Q5X4CHUNK(1, VPSLLW, 2, VPSLLW, 1, Q4X4NEXT)
+	Q5X4CHUNK(2, VPSRLW, 0, VPSRLW, 1, Q4X4NEXT)
+	Q5X4CHUNK(3, VPSRLW, 2, VPSRLW, 3, Q4X4NEXT)
+
+	Q4X4MINS
+
+#define Q5X4SUMS(t, acc) \
+	VBROADCASTSS (16+4*t)(SP), Y8; \
+	VCVTDQ2PS    acc, acc; \
+	VMULPS       Y8, acc, acc; \
+	VADDPS       (64+32*t)(SP), acc, acc; \
+	VMOVUPS      acc, (64+32*t)(SP) // sums[l] += d * aux32[l]
+
+	Q5X4SUMS(0, Y0)
+	Q5X4SUMS(1, Y1)
+	Q5X4SUMS(2, Y2)
+	Q5X4SUMS(3, Y3)
+
+	ADDQ $176, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	DECQ CX
+	JNZ  q5x4loop
+
+q5x4done:
+	MOVQ out+64(FP), AX
+	LMOUT8(0, 64)
+	LMOUT8(1, 64)
+	LMOUT8(2, 64)
+	LMOUT8(3, 64)
 	VZEROUPPER
 	RET
 
@@ -826,6 +916,81 @@ q4rend:
 	JNZ    q4rrow
 
 q4rall:
+	VZEROUPPER
+	RET
+
+// func dotQ5_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotQ4_KLMPRowsAVX2 for Q5_K: the same block start (Q4LMHEAD), the
+// nibbles at 48 and their fifth bits from qh (as in dotQ5_KLMPx4AVX2), qh
+// lane-major in Y1 and bytes 0x10 in Y2, set after Q4LMHEAD (which
+// clobbers them). The prefetch is dotQ4_KLMPRowsAVX2's: three lines a
+// block cover the 176 bytes a block moves on.
+TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU bytes0f<>(SB), Y11
+	TESTQ R11, R11
+	JZ    q5rall
+
+q5rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	VXORPS  X12, X12, X12      // sumf
+	TESTQ CX, CX
+	JZ    q5rend
+
+q5rloop:
+	PREFETCHT0 KPFDIST(SI)
+	PREFETCHT0 KPFDIST+64(SI)
+	PREFETCHT0 KPFDIST+128(SI)
+	Q4LMHEAD
+	VMOVDQU 16(SI), Y1
+	VMOVDQU bytes10<>(SB), Y2
+
+// Q5LMHIGH is Q5X4HIGH for the one-row loop: the fifth bits into Y8
+// (sub-block 2c) and Y7 (2c+1).
+#define Q5LMHIGH(lop, lsh, hop, hsh) \
+	lop   $lsh, Y1, Y9; \
+	hop   $hsh, Y1, Y10; \
+	VPAND Y2, Y9, Y9; \
+	VPAND Y2, Y10, Y10; \
+	VPOR  Y9, Y8, Y8; \
+	VPOR  Y10, Y7, Y7
+
+#define Q5LMCHUNK(c, lop, lsh, hop, hsh, op) \
+	Q4LMNIBBLES((48+32*c)); \
+	Q5LMHIGH(lop, lsh, hop, hsh); \
+	Q4LMPROD(c, op)
+
+	Q5LMCHUNK(0, VPSLLW, 4, VPSLLW, 3, Q4LMFIRST)
+	Q5LMCHUNK(1, VPSLLW, 2, VPSLLW, 1, Q4LMNEXT)
+	Q5LMCHUNK(2, VPSRLW, 0, VPSRLW, 1, Q4LMNEXT)
+	Q5LMCHUNK(3, VPSRLW, 2, VPSRLW, 3, Q4LMNEXT)
+
+	VPADDD    Y6, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	VMULPS    Y0, Y5, Y5
+	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
+
+	ADDQ $176, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q5rloop
+
+q5rend:
+	SUMLANES
+	VMOVSS X12, (R13)
+	ADDQ   $4, R13
+	ADDQ   wstride+32(FP), R12
+	DECQ   R11
+	JNZ    q5rrow
+
+q5rall:
 	VZEROUPPER
 	RET
 
