@@ -293,13 +293,18 @@ q4x8loop:
 #define Q4X8FIRST(acc) VPADDD Y13, Y12, acc
 #define Q4X8NEXT(acc) VPADDD Y12, acc, acc; VPADDD Y13, acc, acc
 
-#define Q4X8CHUNK(c, op) \
-	VMOVDQU      (16+32*c)(SI), Y8; \
+// Q4X8NIBBLES and Q4X8PROD are the two halves of Q4X8CHUNK, as
+// Q4X4NIBBLES and Q4X4PROD (dotQ5_KLMx8AVX2 puts the fifth bits in
+// between): the nibbles in Y8 and Y9.
+#define Q4X8NIBBLES(woff) \
+	VMOVDQU      woff(SI), Y8; \
 	VPERMD       Y8, Y14, Y8; \
 	VPSHUFB      lmTrans<>(SB), Y8, Y8; \
 	VPSRLW       $4, Y8, Y9; \
 	VPAND        Y15, Y8, Y8; \
-	VPAND        Y15, Y9, Y9; \
+	VPAND        Y15, Y9, Y9
+
+#define Q4X8PROD(c, op) \
 	VPBROADCASTD (32+8*c)(SP), Y10; \
 	VPBROADCASTD (36+8*c)(SP), Y11; \
 	Q4X8ROW(c, (DI), Y0, op); \
@@ -311,44 +316,56 @@ q4x8loop:
 	Q4X8ROW(c, (R11), Y6, op); \
 	Q4X8ROW(c, (R11)(R12*1), Y7, op)
 
+#define Q4X8CHUNK(c, op) \
+	Q4X8NIBBLES((16+32*c)); \
+	Q4X8PROD(c, op)
+
 	Q4X8CHUNK(0, Q4X8FIRST)
 	Q4X8CHUNK(1, Q4X8NEXT)
 	Q4X8CHUNK(2, Q4X8NEXT)
 	Q4X8CHUNK(3, Q4X8NEXT)
 
-	// Mins: sumi of rows 0-7 in Y9, from g's group-sum pairs.
-	MOVQ       368(SP), AX
-	VMOVQ      R10, X8
-	VPMOVZXBW  X8, X8          // dword j: mins 2j, 2j+1
-	VMOVDQU    X8, 352(SP)
-	VPBROADCASTD 352(SP), Y9
-	VPMADDWD   32(AX), Y9, Y9
-	VPBROADCASTD 356(SP), Y10
-	VPMADDWD   64(AX), Y10, Y10
-	VPADDD     Y10, Y9, Y9
-	VPBROADCASTD 360(SP), Y10
-	VPMADDWD   96(AX), Y10, Y10
-	VPADDD     Y10, Y9, Y9
-	VPBROADCASTD 364(SP), Y10
-	VPMADDWD   128(AX), Y10, Y10
-	VPADDD     Y10, Y9, Y9
-	VCVTDQ2PS  Y9, Y9          // float32(sumi) of rows 0-7
+// Q4X8MINS ends a block but for the lane sums, from the min bytes in R10
+// and g's block (its address at 368(SP), moved on to the next): sumi of
+// rows 0-7 (lane t: row t) from g's group-sum pairs (dword j of 352(SP):
+// mins 2j, 2j+1) to float32 in Y9, y.d of rows 0-7 from g in Y10, f16 d
+// and dmin, then sumf (0(SP)) -= dmin * sumi with dmin = f16(x.dmin) *
+// y.d, and d = f16(x.d) * y.d of the eight rows to 64(SP). Clobbers AX,
+// Y8-Y13.
+#define Q4X8MINS \
+	MOVQ       368(SP), AX; \
+	VMOVQ      R10, X8; \
+	VPMOVZXBW  X8, X8; \
+	VMOVDQU    X8, 352(SP); \
+	VPBROADCASTD 352(SP), Y9; \
+	VPMADDWD   32(AX), Y9, Y9; \
+	VPBROADCASTD 356(SP), Y10; \
+	VPMADDWD   64(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VPBROADCASTD 360(SP), Y10; \
+	VPMADDWD   96(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VPBROADCASTD 364(SP), Y10; \
+	VPMADDWD   128(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VCVTDQ2PS  Y9, Y9; \
+	VMOVUPS    (AX), Y10; \
+	ADDQ       $160, AX; \
+	MOVQ       AX, 368(SP); \
+	VMOVD        (SI), X11; \
+	VCVTPH2PS    X11, X11; \
+	VMOVSHDUP    X11, X12; \
+	VBROADCASTSS X12, Y12; \
+	VBROADCASTSS X11, Y11; \
+	VMULPS       Y10, Y12, Y12; \
+	VMULPS       Y10, Y11, Y11; \
+	VMOVUPS      Y11, 64(SP); \
+	VMULPS       Y9, Y12, Y12; \
+	VMOVUPS      0(SP), Y13; \
+	VSUBPS       Y12, Y13, Y13; \
+	VMOVUPS      Y13, 0(SP)
 
-	VMOVUPS    (AX), Y10       // y.d of rows 0-7
-	ADDQ       $160, AX
-	MOVQ       AX, 368(SP)
-	VMOVD        (SI), X11
-	VCVTPH2PS    X11, X11      // f16 d, dmin
-	VMOVSHDUP    X11, X12
-	VBROADCASTSS X12, Y12
-	VBROADCASTSS X11, Y11
-	VMULPS       Y10, Y12, Y12 // dmin = f16(x.dmin) * y.d
-	VMULPS       Y10, Y11, Y11 // d = f16(x.d) * y.d
-	VMOVUPS      Y11, 64(SP)
-	VMULPS       Y9, Y12, Y12
-	VMOVUPS      0(SP), Y13
-	VSUBPS       Y12, Y13, Y13
-	VMOVUPS      Y13, 0(SP)    // sumf -= dmin * sumi
+	Q4X8MINS
 
 #define Q4X8SUMS(t, acc) \
 	VBROADCASTSS (64+4*t)(SP), Y12; \
@@ -491,6 +508,101 @@ q5x4done:
 	LMOUT8(1, 64)
 	LMOUT8(2, 64)
 	LMOUT8(3, 64)
+	VZEROUPPER
+	RET
+
+// func dotQ5_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+//
+// dotQ4_KLMx8AVX2 for Q5_K (its registers, frame and macros), with the
+// fifth bits of dotQ5_KLMx4AVX2. No register is left for qh: it is put
+// lane-major once per block into the frame (384), and each chunk shifts
+// it into Y12 and Y13 before they take the products.
+TEXT ·dotQ5_KLMx8AVX2(SB), NOSPLIT, $416-96
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	LEAQ (R13)(R12*2), R11
+	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), AX
+	MOVQ AX, 368(SP)           // g of the current block
+	SHRQ $8, CX
+	VMOVDQU lmPerm<>(SB), Y14
+	VMOVDQU bytes0f<>(SB), Y15
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 0(SP)          // sumf of rows 0-7
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS Y0, 256(SP)
+	VMOVUPS Y0, 288(SP)
+	VMOVUPS Y0, 320(SP)
+	TESTQ   CX, CX
+	JZ      q5x8done
+
+q5x8loop:
+	Q4KSCALES
+	VMOVQ      AX, X12
+	VPUNPCKLBW X12, X12, X12
+	VPMOVZXBW  X12, Y12
+	VMOVDQU    Y12, 32(SP)     // dword k: scale k as an int16 pair
+	VMOVDQU    16(SI), Y12
+	VPERMD     Y12, Y14, Y12
+	VPSHUFB    lmTrans<>(SB), Y12, Y12
+	VMOVDQU    Y12, 384(SP)    // qh, lane-major
+
+// Q5X8HIGH is Q5X4HIGH for the nibbles in Y8 and Y9, qh from the frame.
+#define Q5X8HIGH(lop, lsh, hop, hsh) \
+	VMOVDQU 384(SP), Y13; \
+	lop     $lsh, Y13, Y12; \
+	hop     $hsh, Y13, Y13; \
+	VPAND   bytes10<>(SB), Y12, Y12; \
+	VPAND   bytes10<>(SB), Y13, Y13; \
+	VPOR    Y12, Y8, Y8; \
+	VPOR    Y13, Y9, Y9
+
+#define Q5X8CHUNK(c, lop, lsh, hop, hsh, op) \
+	Q4X8NIBBLES((48+32*c)); \
+	Q5X8HIGH(lop, lsh, hop, hsh); \
+	Q4X8PROD(c, op)
+
+	Q5X8CHUNK(0, VPSLLW, 4, VPSLLW, 3, Q4X8FIRST)
+	Q5X8CHUNK(1, VPSLLW, 2, VPSLLW, 1, Q4X8NEXT)
+	Q5X8CHUNK(2, VPSRLW, 0, VPSRLW, 1, Q4X8NEXT)
+	Q5X8CHUNK(3, VPSRLW, 2, VPSRLW, 3, Q4X8NEXT)
+
+	Q4X8MINS
+
+	Q4X8SUMS(0, Y0)
+	Q4X8SUMS(1, Y1)
+	Q4X8SUMS(2, Y2)
+	Q4X8SUMS(3, Y3)
+	Q4X8SUMS(4, Y4)
+	Q4X8SUMS(5, Y5)
+	Q4X8SUMS(6, Y6)
+	Q4X8SUMS(7, Y7)
+
+	ADDQ $176, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	ADDQ $288, R11
+	DECQ CX
+	JNZ  q5x8loop
+
+q5x8done:
+	MOVQ out+88(FP), AX
+	LMOUT8(0, 96)
+	LMOUT8(1, 96)
+	LMOUT8(2, 96)
+	LMOUT8(3, 96)
+	LMOUT8(4, 96)
+	LMOUT8(5, 96)
+	LMOUT8(6, 96)
+	LMOUT8(7, 96)
 	VZEROUPPER
 	RET
 

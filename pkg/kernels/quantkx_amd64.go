@@ -9,8 +9,8 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 func installKQuantAVX2() {
 	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
 		packed: &kquantKernels{dot: dotQ4_KLMPAVX2, rows: dotQ4_KLMPRowsAVX2, dot4: dotQ4_KLMPx4AVX2, dot8: dotQ4_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
-	kquantMatmul[tensor.Q5_K] = &kquantKernels{dot: dotQ5_KLMAVX2, rows: dotQ5_KLMRowsAVX2, dot4: dotQ5_KLMx4AVX2, quantize: quantizeQ8KLMAVX2,
-		packed: &kquantKernels{dot: dotQ5_KLMPAVX2, rows: dotQ5_KLMPRowsAVX2, dot4: dotQ5_KLMPx4AVX2, quantize: quantizeQ8KLMAVX2}}
+	kquantMatmul[tensor.Q5_K] = &kquantKernels{dot: dotQ5_KLMAVX2, rows: dotQ5_KLMRowsAVX2, dot4: dotQ5_KLMx4AVX2, dot8: dotQ5_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
+		packed: &kquantKernels{dot: dotQ5_KLMPAVX2, rows: dotQ5_KLMPRowsAVX2, dot4: dotQ5_KLMPx4AVX2, dot8: dotQ5_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
 	kquantMatmul[tensor.Q6_K] = &kquantKernels{dot: dotQ6_KLMAVX2, rows: dotQ6_KLMRowsAVX2, dot4: dotQ6_KLMx4AVX2, dot8: dotQ6_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
 		packed: &kquantKernels{dot: dotQ6_KLMPAVX2, rows: dotQ6_KLMPRowsAVX2, dot4: dotQ6_KLMPx4AVX2, dot8: dotQ6_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
 }
@@ -49,6 +49,9 @@ func dotQ6_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
 func dotQ4_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ5_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 
 //go:noescape
 func dotQ6_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
@@ -96,6 +99,9 @@ func dotQ6_KLMx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
 func dotQ4_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ5_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 
 //go:noescape
 func dotQ6_KLMx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
