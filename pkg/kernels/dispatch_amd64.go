@@ -65,6 +65,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
+	weightedSum = weightedSumVecAVX2
 }
 
 // swiGLUVecAVX2 runs swigluAVX2 and takes the groups it hands back (a lane
@@ -81,6 +82,29 @@ func swiGLUVecAVX2(dst, gate, up []float32) {
 		}
 	}
 }
+
+// weightedSumVecAVX2 runs weightedSumAVX2 over the columns in whole
+// groups of eight and weightedSumGeneric's loop over the rest.
+func weightedSumVecAVX2(dst, w, rows []float32, stride int) {
+	n8 := len(dst) &^ 7
+	if n8 > 0 && len(w) > 0 {
+		weightedSumAVX2(&dst[0], n8, &w[0], len(w), &rows[0], 4*stride)
+	} else {
+		clear(dst[:n8])
+	}
+	if n8 < len(dst) {
+		tail := dst[n8:]
+		clear(tail)
+		for t, a := range w {
+			for j := range tail {
+				tail[j] += a * rows[t*stride+n8+j]
+			}
+		}
+	}
+}
+
+//go:noescape
+func weightedSumAVX2(dst *float32, n int, w *float32, nw int, rows *float32, stride int)
 
 // dotFloatsAVX2 runs dotF32AVX2 on the float32 slices' bytes (amd64 is
 // little-endian, the F32 row layout).
