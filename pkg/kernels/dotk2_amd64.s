@@ -63,6 +63,13 @@ GLOBL q2Bytes03<>(SB), RODATA|NOPTR, $32
 	VPMADDWD   Y3, Y2, Y2; \
 	VPADDD     Y2, Y4, Y4
 
+// Q2KGROUP0 is Q2KGROUP for group 0 of half 0, setting Y4 (no shift).
+#define Q2KGROUP0(shuf, off) \
+	VPAND      Y15, Y0, Y2; \
+	VPMADDUBSW off(DI), Y2, Y2; \
+	VPSHUFB    shuf, Y1, Y3; \
+	VPMADDWD   Y3, Y2, Y4
+
 // func dotQ2_KAVX2(n int, w, a []byte) float32
 TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
@@ -81,20 +88,18 @@ TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-60
 
 q2kloop:
 	// Mins: summs partials = bsums[j] * (scales[j] >> 4), by pairs.
-	VMOVDQU   (SI), X6         // the 16 scale bytes
+	VBROADCASTI128 (SI), Y6    // the 16 scale bytes, in both halves
 	VPSRLW    $4, X6, X7
 	VPAND     X14, X7, X7
 	VPMOVZXBW X7, Y7
 	VPMADDWD  260(DI), Y7, Y5
 
-	// Scales: scales[j] & 0xf, in both register halves.
-	VPAND       X14, X6, X6
-	VINSERTI128 $1, X6, Y6, Y1
+	// Scales: scales[j] & 0xf.
+	VPAND Y14, Y6, Y1
 
 	// Half 0: sub-blocks 0-7, activations 0-127.
 	VMOVDQU 16(SI), Y0
-	VPXOR   Y4, Y4, Y4
-	Q2KGROUP(0, Y8, 4)
+	Q2KGROUP0(Y8, 4)
 	Q2KGROUP(1, Y9, 36)
 	Q2KGROUP(2, Y10, 68)
 	Q2KGROUP(3, Y11, 100)
@@ -109,11 +114,9 @@ q2kloop:
 
 	// [isum, summs] from the partial sums, then the float part in the
 	// reference's order; the packed ops round each lane as scalar ones do.
+	VPHADDD      Y5, Y4, Y4    // per half: isum pairs 01 23, summs pairs
 	VEXTRACTI128 $1, Y4, X6
 	VPADDD       X6, X4, X4
-	VEXTRACTI128 $1, Y5, X7
-	VPADDD       X7, X5, X5
-	VPHADDD      X5, X4, X4
 	VPHADDD      X4, X4, X4    // isum, summs, isum, summs
 	VCVTDQ2PS    X4, X4        // float32(isum), float32(summs)
 	MOVL         80(SI), AX
