@@ -49,6 +49,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q4_K].dot = dotQ4_KAVX2
 	t[tensor.Q5_K].dot = dotQ5_KAVX2
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
+	t[tensor.Q2_K].dot = dotQ2_KAVX2
 	installKQuantAVX2()
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
@@ -154,6 +155,9 @@ func dotQ4_KAVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotQ5_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ2_KAVX2(n int, w, a []byte) float32 // dotk2_amd64.s
 
 //go:noescape
 func dotQ6_KAVX2(n int, w, a []byte) float32
