@@ -46,6 +46,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q4_1].dot = dotQ4_1AVX2
 	t[tensor.Q5_0].dot = dotQ5_0AVX2
 	t[tensor.Q5_1].dot = dotQ5_1AVX2
+	t[tensor.Q3_K].dot = dotQ3_KAVX2
 	t[tensor.Q4_K].dot = dotQ4_KAVX2
 	t[tensor.Q5_K].dot = dotQ5_KAVX2
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
@@ -149,6 +150,9 @@ func dotF16AVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotF32AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ3_KAVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotQ4_KAVX2(n int, w, a []byte) float32
