@@ -3,7 +3,8 @@
 # section of docs/benchmarks.md (the rest of the file is kept). ./build.sh bench calls it.
 #
 # Takes:    [-p N] [-n N] [-r N]        llmboot bench sizes (default 128, 64, 3: llama-bench's)
-#           [--types "F16 Q8_0 ..."]    weight types (default: F16 Q8_0 Q4_0 Q4_K_M Q6_K)
+#           [--types "F16 Q8_0 ..."]    weight types (default: F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K;
+#                                       llama.cpp's figures cover the first five)
 #           [--threads "2 1"]           thread counts for the 1.1B models (default: 2 1)
 #           [--no-doc]                  measure and keep the JSON, leave docs/benchmarks.md alone
 #           LLMBOOT_CACHE               model cache (default ~/.cache/llmboot); Go on PATH
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 P=128 N=64 R=3
-TYPES="F16 Q8_0 Q4_0 Q4_K_M Q6_K"
+TYPES="F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K"
 THREADS="2 1"
 DOC=1
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit "${1:-2}"; }

@@ -17,6 +17,8 @@ type kquantBenchKernel struct {
 
 func kquantBenchKernels(w tensor.Type) []kquantBenchKernel {
 	switch w {
+	case tensor.Q3_K:
+		return []kquantBenchKernel{{"avx2", dotQ3_KAVX2, false, false}}
 	case tensor.Q4_K:
 		return []kquantBenchKernel{{"avx2", dotQ4_KAVX2, false, false}, {"lm", dotQ4_KLMAVX2, true, false}, {"lmp", dotQ4_KLMPAVX2, true, true}}
 	case tensor.Q5_K:

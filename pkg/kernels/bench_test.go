@@ -105,12 +105,14 @@ func BenchmarkMatMul(b *testing.B) {
 }
 
 // BenchmarkVector times the vector pieces of a layer on a TinyLlama-sized
-// row (hidden 5632, dim 2048); bytes/s counts the floats read.
+// row (hidden 5632, dim 2048), and WeightedSum on one 64-wide head over
+// 1024 positions of a 256-wide V cache; bytes/s counts the floats read.
 func BenchmarkVector(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
 	g, u := randRow(r, 5632, 0), randRow(r, 5632, 0)
 	x, w := randRow(r, 2048, 0), randRow(r, 2048, 0)
 	att := randRow(r, 1024, 0)
+	v := randRow(r, 1024*256, 0)
 	dst := make([]float32, 5632)
 	for _, p := range benchPaths() {
 		onPath(p, func() {
@@ -131,6 +133,12 @@ func BenchmarkVector(b *testing.B) {
 				for b.Loop() {
 					copy(dst, att)
 					Softmax(dst[:1024])
+				}
+			})
+			b.Run(p.String()+"/WeightedSum", func(b *testing.B) {
+				b.SetBytes(4 * (1024 + 1024*64))
+				for b.Loop() {
+					WeightedSum(dst[:64], att, v, 256)
 				}
 			})
 		})

@@ -153,6 +153,7 @@ func usePath(p Path) {
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric
+	weightedSum = weightedSumGeneric
 	if p != PathGeneric {
 		archInstall(p, &typeKernels)
 	}

@@ -46,9 +46,11 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q4_1].dot = dotQ4_1AVX2
 	t[tensor.Q5_0].dot = dotQ5_0AVX2
 	t[tensor.Q5_1].dot = dotQ5_1AVX2
+	t[tensor.Q3_K].dot = dotQ3_KAVX2
 	t[tensor.Q4_K].dot = dotQ4_KAVX2
 	t[tensor.Q5_K].dot = dotQ5_KAVX2
 	t[tensor.Q6_K].dot = dotQ6_KAVX2
+	t[tensor.Q2_K].dot = dotQ2_KAVX2
 	installKQuantAVX2()
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
@@ -65,6 +67,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
+	weightedSum = weightedSumVecAVX2
 }
 
 // swiGLUVecAVX2 runs swigluAVX2 and takes the groups it hands back (a lane
@@ -81,6 +84,29 @@ func swiGLUVecAVX2(dst, gate, up []float32) {
 		}
 	}
 }
+
+// weightedSumVecAVX2 runs weightedSumAVX2 over the columns in whole
+// groups of eight and weightedSumGeneric's loop over the rest.
+func weightedSumVecAVX2(dst, w, rows []float32, stride int) {
+	n8 := len(dst) &^ 7
+	if n8 > 0 && len(w) > 0 {
+		weightedSumAVX2(&dst[0], n8, &w[0], len(w), &rows[0], 4*stride)
+	} else {
+		clear(dst[:n8])
+	}
+	if n8 < len(dst) {
+		tail := dst[n8:]
+		clear(tail)
+		for t, a := range w {
+			for j := range tail {
+				tail[j] += a * rows[t*stride+n8+j]
+			}
+		}
+	}
+}
+
+//go:noescape
+func weightedSumAVX2(dst *float32, n int, w *float32, nw int, rows *float32, stride int)
 
 // dotFloatsAVX2 runs dotF32AVX2 on the float32 slices' bytes (amd64 is
 // little-endian, the F32 row layout).
@@ -126,10 +152,16 @@ func dotF16AVX2(n int, w, a []byte) float32
 func dotF32AVX2(n int, w, a []byte) float32
 
 //go:noescape
+func dotQ3_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
 func dotQ4_KAVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotQ5_KAVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ2_KAVX2(n int, w, a []byte) float32 // dotk2_amd64.s
 
 //go:noescape
 func dotQ6_KAVX2(n int, w, a []byte) float32

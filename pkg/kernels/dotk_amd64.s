@@ -31,6 +31,12 @@ DATA k03<>+16(SB)/8, $0x0303030303030303
 DATA k03<>+24(SB)/8, $0x0303030303030303
 GLOBL k03<>(SB), RODATA|NOPTR, $32
 
+DATA k04<>+0(SB)/8, $0x0404040404040404
+DATA k04<>+8(SB)/8, $0x0404040404040404
+DATA k04<>+16(SB)/8, $0x0404040404040404
+DATA k04<>+24(SB)/8, $0x0404040404040404
+GLOBL k04<>(SB), RODATA|NOPTR, $32
+
 // Q6_K scale pairs: from the 8 int16 scales t0..t7 of a 128-element half
 // (in both register halves), words (t0,t2) in the low half and (t1,t3) in
 // the high half, repeated; and (t4,t6) / (t5,t7).
@@ -403,6 +409,129 @@ q6kloop:
 
 q6kdone:
 	VXORPS X12, X12, X12      // sumf (Y12 held scales in the loop)
+	SUMLANES
+	VMOVSS X12, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ3_KAVX2(n int, w, a []byte) float32
+//
+// A level is its two qs bits minus 4 where its hmask bit is clear
+// (q3Levels), so each product is lo*q - h*q with lo in [0,3] and h 4 or 0:
+// two vpmaddubsw on unsigned bytes and a word subtraction, exact (pair sums
+// within ±1024). Sub-blocks are 16 elements, one per register half, as in
+// Q6_K, so the scale pairs and Q6KPAIR are dotQ6_KAVX2's.
+//
+// Registers: Y0 bytes 4, Y14 bytes 3, Y15 laneShuf, Y13 sums, Y10 d,
+// Y1 int16 scales 0-15, Y2/Y12 the scale pairs of a 128-element half, Y9
+// its qs, Y11 hmask (both lane-shuffled), Y5/Y6 int32 lanes, Y7/Y8
+// products, Y3/Y4 scratch; R11/R12 the scale masks.
+TEXT ·dotQ3_KAVX2(SB), NOSPLIT, $32-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	SHRQ $8, CX
+	VMOVDQU laneShuf<>(SB), Y15
+	VMOVDQU k03<>(SB), Y14
+	VMOVDQU k04<>(SB), Y0
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	MOVQ    $0x0f0f0f0f0f0f0f0f, R11
+	MOVQ    $0x3030303030303030, R12
+	TESTQ   CX, CX
+	JZ      q3kdone
+
+q3kloop:
+	// Scales (q3Scale), ggml's aux shuffle: the low nibbles of bytes 0-7
+	// are bits 0-3 of scales 0-7, the high nibbles of 8-15; bits 2(j/4)
+	// of byte 8+j%4 are bits 4-5 of scale j.
+	MOVQ 96(SI), AX            // scale bytes 0-7
+	MOVL 104(SI), DX           // scale bytes 8-11
+	MOVQ AX, BX
+	SHRQ $4, BX
+	ANDQ R11, AX               // bits 0-3, scales 0-7
+	ANDQ R11, BX               // bits 0-3, scales 8-15
+	MOVQ DX, R8
+	SHLQ $4, R8
+	MOVQ DX, R9
+	SHLQ $34, R9
+	ORQ  R9, R8
+	ANDQ R12, R8               // bits 4-5: scales 0-3 (byte bits 0-1), 4-7 (bits 2-3)
+	ORQ  R8, AX
+	MOVQ DX, R8
+	SHLQ $30, R8
+	ORQ  DX, R8
+	ANDQ R12, R8               // scales 8-11 (byte bits 4-5), 12-15 (bits 6-7)
+	ORQ  R8, BX
+	VMOVQ     AX, X1
+	VPINSRQ   $1, BX, X1, X1
+	VPSUBB    bytes20<>(SB), X1, X1 // scale - 32, as int8
+	VPMOVSXBW X1, Y1           // int16 scales 0-15
+
+	MOVWLZX   108(SI), AX
+	VMOVD     AX, X3
+	VCVTPH2PS X3, X3
+	VMULSS    (DI), X3, X3     // d = f16(x.d) * y.d
+	VBROADCASTSS X3, Y10
+
+	VMOVDQU (SI), Y11
+	VPSHUFB Y15, Y11, Y11      // hmask
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+
+// Q3KPROD sets v to the int16 pair sums of level*q for one 32-element
+// group: lo is the qs bits (Y9) at qsh, h is 4 where hmask's bit for the
+// group, moved to bit 2 by hop $hsh (a word shift of at most 2 left or 5
+// right moves no foreign bit to bit 2), is clear; q is the lane-shuffled
+// activations at off(DI). Clobbers Y3, Y4.
+#define Q3KPROD(v, qsh, hop, hsh, off) \
+	VMOVDQU    off(DI), Y3; \
+	VPSHUFB    Y15, Y3, Y3; \
+	VPSRLW     $qsh, Y9, v; \
+	VPAND      Y14, v, v; \
+	hop        $hsh, Y11, Y4; \
+	VPANDN     Y0, Y4, Y4; \
+	VPMADDUBSW Y3, v, v; \
+	VPMADDUBSW Y3, Y4, Y4; \
+	VPSUBW     Y4, v, v
+
+	// Half 0: sub-blocks 0-7, hmask bits 0-3, activations 0-127.
+	VMOVDQU 32(SI), Y9
+	VPSHUFB Y15, Y9, Y9
+	VPERMQ  $0x44, Y1, Y2
+	VPSHUFB q6Sc23<>(SB), Y2, Y12
+	VPSHUFB q6Sc01<>(SB), Y2, Y2
+	Q3KPROD(Y7, 0, VPSLLW, 2, 4)
+	Q3KPROD(Y8, 2, VPSLLW, 1, 36)
+	Q6KPAIR(Y7, Y8, Y2)
+	Q3KPROD(Y7, 4, VPSRLW, 0, 68)
+	Q3KPROD(Y8, 6, VPSRLW, 1, 100)
+	Q6KPAIR(Y7, Y8, Y12)
+
+	// Half 1: sub-blocks 8-15, hmask bits 4-7, activations 128-255.
+	VMOVDQU 64(SI), Y9
+	VPSHUFB Y15, Y9, Y9
+	VPERMQ  $0xee, Y1, Y2
+	VPSHUFB q6Sc23<>(SB), Y2, Y12
+	VPSHUFB q6Sc01<>(SB), Y2, Y2
+	Q3KPROD(Y7, 0, VPSRLW, 2, 132)
+	Q3KPROD(Y8, 2, VPSRLW, 3, 164)
+	Q6KPAIR(Y7, Y8, Y2)
+	Q3KPROD(Y7, 4, VPSRLW, 4, 196)
+	Q3KPROD(Y8, 6, VPSRLW, 5, 228)
+	Q6KPAIR(Y7, Y8, Y12)
+
+	LANESUM
+	VCVTDQ2PS Y7, Y7
+	VMULPS    Y10, Y7, Y7
+	VADDPS    Y7, Y13, Y13     // sums[l] += d * aux32[l]
+
+	ADDQ $110, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q3kloop
+
+q3kdone:
+	VXORPS X12, X12, X12      // sumf
 	SUMLANES
 	VMOVSS X12, ret+56(FP)
 	VZEROUPPER

@@ -471,3 +471,52 @@ func TestSIMDSwiGLU(t *testing.T) {
 		}
 	}
 }
+
+// TestSIMDWeightedSum holds each path's WeightedSum to the generic loop bit
+// for bit, over column counts around the kernel's 8- and 32-wide steps,
+// row counts from none to many, a row stride wider than the columns (one
+// head's slice of the V cache), and values that overflow, underflow and
+// carry infinities.
+func TestSIMDWeightedSum(t *testing.T) {
+	saved := ActivePath()
+	defer usePath(saved)
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, p := range simdPaths(t) {
+		for _, n := range []int{1, 7, 8, 9, 31, 32, 33, 40, 64, 100, 128} {
+			for _, nw := range []int{0, 1, 2, 5, 64, 300} {
+				for kind := 0; kind < 3; kind++ {
+					stride := n + 3
+					w, rows := make([]float32, nw), make([]float32, nw*stride)
+					for i := range w {
+						w[i] = float32(r.Float64())
+					}
+					for i := range rows {
+						switch kind {
+						case 0:
+							rows[i] = float32(r.NormFloat64())
+						case 1:
+							rows[i] = []float32{3e38, -3e38, 1e-40, float32(math.Inf(1)), 1, -1, 0}[r.IntN(7)]
+						case 2:
+							rows[i] = float32(r.NormFloat64() * 1e-30)
+						}
+					}
+					want, got := make([]float32, n), make([]float32, n)
+					for i := range got {
+						got[i] = float32(math.NaN()) // overwritten, not added to
+					}
+					usePath(PathGeneric)
+					WeightedSum(want, w, rows, stride)
+					usePath(p)
+					WeightedSum(got, w, rows, stride)
+					usePath(PathGeneric)
+					for j := range want {
+						if !sameFloat(got[j], want[j]) {
+							t.Errorf("%s n=%d rows=%d kind %d: column %d = %g, generic %g", p, n, nw, kind, j, got[j], want[j])
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+}

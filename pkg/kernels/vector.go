@@ -133,6 +133,31 @@ func Dot(a, b []float32) float32 {
 	return dotFloats(a, b)
 }
 
+// WeightedSum sets dst[j] = Σ_t w[t]·rows[t*stride+j] for j < len(dst),
+// t < len(w): attention's probabilities times the cached V rows. Each
+// product is rounded to float32 and added in increasing t, starting from
+// zero, on every path (the SIMD one takes eight or more columns at a
+// time, with the same operations per column).
+func WeightedSum(dst, w, rows []float32, stride int) {
+	if len(w) > 0 {
+		_ = rows[(len(w)-1)*stride+len(dst)-1] // one bounds check for all rows
+	}
+	weightedSum(dst, w, rows, stride)
+}
+
+// weightedSum is WeightedSum's kernel on the active path.
+var weightedSum = weightedSumGeneric
+
+func weightedSumGeneric(dst, w, rows []float32, stride int) {
+	clear(dst)
+	for t, a := range w {
+		row := rows[t*stride : t*stride+len(dst)]
+		for j, x := range row {
+			dst[j] += a * x
+		}
+	}
+}
+
 // dotFloats is Dot's kernel on the active path.
 var dotFloats = dotFloatsGeneric
 

@@ -89,3 +89,86 @@ swdone:
 	MOVQ AX, ret+72(FP)
 	VZEROUPPER
 	RET
+
+// func weightedSumAVX2(dst *float32, n int, w *float32, nw int, rows *float32, stride int)
+//
+// dst[j] = sum over t < nw of w[t]*row_t[j], row t at rows + t*stride
+// bytes, for j < n (a multiple of 8): per column the product rounded
+// (vmulps) then added (vaddps) in increasing t from zero, as the Go loop
+// does. Columns go 32 at a time (four accumulators sharing each broadcast
+// weight), then 8.
+TEXT ·weightedSumAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ w+16(FP), R8
+	MOVQ nw+24(FP), R9
+	MOVQ rows+32(FP), SI
+	MOVQ stride+40(FP), BX
+
+ws32:
+	CMPQ CX, $32
+	JLT  ws8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	MOVQ R8, DX
+	MOVQ R9, R10
+	TESTQ R10, R10
+	JZ    ws32store
+
+ws32loop:
+	VBROADCASTSS (DX), Y8
+	VMULPS  (AX), Y8, Y4
+	VMULPS  32(AX), Y8, Y5
+	VMULPS  64(AX), Y8, Y6
+	VMULPS  96(AX), Y8, Y7
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	ADDQ BX, AX
+	ADDQ $4, DX
+	DECQ R10
+	JNZ  ws32loop
+
+ws32store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  ws32
+
+ws8:
+	TESTQ CX, CX
+	JZ    wsdone
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, AX
+	MOVQ R8, DX
+	MOVQ R9, R10
+	TESTQ R10, R10
+	JZ    ws8store
+
+ws8loop:
+	VBROADCASTSS (DX), Y8
+	VMULPS  (AX), Y8, Y4
+	VADDPS  Y4, Y0, Y0
+	ADDQ BX, AX
+	ADDQ $4, DX
+	DECQ R10
+	JNZ  ws8loop
+
+ws8store:
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  ws8
+
+wsdone:
+	VZEROUPPER
+	RET

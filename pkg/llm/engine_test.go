@@ -2,29 +2,54 @@ package llm_test
 
 import (
 	"math"
+	"path/filepath"
 	"testing"
 
+	"github.com/llmboot/llmboot/internal/shareddata"
 	"github.com/llmboot/llmboot/pkg/llm"
+	"github.com/llmboot/llmboot/pkg/model"
+	"github.com/llmboot/llmboot/pkg/model/synth"
 )
 
 // TestBatchEqualsSequential: evaluating the prompt as one batch gives the
-// logits that evaluating it a token at a time gives, for every weight type.
+// logits that evaluating it a token at a time gives, for every weight type:
+// the shared models, and tiny256-shaped random models in the mixes that
+// have no shared file (Q5_K_M, Q3_K_M, Q2_K: Q5_K, Q3_K and Q2_K matrices).
 func TestBatchEqualsSequential(t *testing.T) {
 	prompt := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376}
+	type modelFile struct{ name, path string }
+	var files []modelFile
 	for _, file := range []string{
 		"models/gguf/stories260K.gguf", "models/gguf/stories260K-F16.gguf",
 		"models/gguf/stories260K-Q8_0.gguf", "models/gguf/stories260K-Q4_0.gguf",
 		"models/tiny256/tiny256-Q4_K_M.gguf", "models/tiny256/tiny256-Q6_K.gguf",
 	} {
+		// Without shared/ (a fresh clone) these are skipped, the
+		// synthetic ones still run.
+		if path := shareddata.Find(file); path != "" {
+			files = append(files, modelFile{file, path})
+		} else {
+			t.Logf("%s: not in testdata/ or ../shared, skipped", file)
+		}
+	}
+	dir := t.TempDir()
+	for _, mix := range []synth.Mix{synth.Q5_K_M, synth.Q3_K_M, synth.Q2_K} {
+		path := filepath.Join(dir, "tiny256-"+string(mix)+".gguf")
+		if _, err := synth.Write(path, synth.Options{Shape: synth.Presets["tiny256"], Mix: mix, Seed: 3, Threads: 2}); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, modelFile{"synthetic " + filepath.Base(path), path})
+	}
+	for _, f := range files {
 		for _, kv := range []llm.KVType{llm.KVF32, llm.KVF16} {
-			t.Run(file+"/"+kv.String(), func(t *testing.T) {
-				batch := openEngine(t, file, "", kv, 2)
+			t.Run(f.name+"/"+kv.String(), func(t *testing.T) {
+				batch := openEngineAt(t, f.path, model.Options{}, kv, 2)
 				all, err := batch.Eval(prompt, 0, true)
 				if err != nil {
 					t.Fatal(err)
 				}
 				all = append([]float32(nil), all...)
-				seq := openEngine(t, file, "", kv, 1)
+				seq := openEngineAt(t, f.path, model.Options{}, kv, 1)
 				vocab := len(all) / len(prompt)
 				for i, tok := range prompt {
 					one, err := seq.Eval([]int{tok}, i, false)

@@ -106,14 +106,7 @@ func (c *kvCache) attend(layer, pos, off int, q, out []float32, sc *attnScratch,
 		att[t] = kernels.Dot(q, ks[t*c.kvDim+off:t*c.kvDim+off+hd]) * scale
 	}
 	kernels.Softmax(att)
-	clear(out)
-	vs := c.v32[layer]
-	for t, a := range att {
-		row := vs[t*c.kvDim+off : t*c.kvDim+off+hd]
-		for j, x := range row {
-			out[j] += a * x
-		}
-	}
+	kernels.WeightedSum(out, att, c.v32[layer][off:], c.kvDim)
 }
 
 // attendF16 follows llama.cpp's default (non flash-attention) path over an

@@ -87,11 +87,16 @@ func maxDiff(a, b []float32) float64 {
 // openEngine loads a shared model file with resident weights.
 func openEngine(t testing.TB, file, tokenizer string, kv llm.KVType, threads int) *llm.Engine {
 	t.Helper()
-	path := shareddata.Path(t, file)
 	opts := model.Options{}
 	if tokenizer != "" {
 		opts.TokenizerPath = shareddata.Path(t, tokenizer)
 	}
+	return openEngineAt(t, shareddata.Path(t, file), opts, kv, threads)
+}
+
+// openEngineAt is openEngine for a model at path (not under shared/).
+func openEngineAt(t testing.TB, path string, opts model.Options, kv llm.KVType, threads int) *llm.Engine {
+	t.Helper()
 	m, err := model.Open(path, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -228,30 +228,13 @@ func matrixType(m Mix, name string, layer, layers, cols, gqa int) tensor.Type {
 			t = tensor.Q6_K
 		}
 	case suffix(".attn_v.weight"):
-		switch {
-		case m == Q2_K:
-			t = tensor.Q3_K
-			if gqa >= 4 {
-				t = tensor.Q4_K
-			}
-		case m == Q3_K_M && layer < 2:
-			t = tensor.Q5_K
-		case m == Q3_K_M:
-			t = tensor.Q4_K
-		case (m == Q4_K_M || m == Q5_K_M) && useMoreBits(layer, layers):
-			t = tensor.Q6_K
+		q2 := tensor.Q3_K // Q2_K's attn_v: Q4_K where n_gqa() >= 4
+		if gqa >= 4 {
+			q2 = tensor.Q4_K
 		}
+		t = moreBits(m, t, layer < 2, useMoreBits(layer, layers), q2)
 	case suffix(".ffn_down.weight"):
-		switch {
-		case m == Q2_K:
-			t = tensor.Q3_K
-		case m == Q3_K_M && layer < layers/16:
-			t = tensor.Q5_K
-		case m == Q3_K_M:
-			t = tensor.Q4_K
-		case (m == Q4_K_M || m == Q5_K_M) && useMoreBits(layer, layers):
-			t = tensor.Q6_K
-		}
+		t = moreBits(m, t, layer < layers/16, useMoreBits(layer, layers), tensor.Q3_K)
 	case suffix(".attn_output.weight"):
 		switch m {
 		case Q2_K:
@@ -276,6 +259,24 @@ func matrixType(m Mix, name string, layer, layers, cols, gqa int) tensor.Type {
 		if cols%t.BlockSize() != 0 {
 			t = tensor.F16
 		}
+	}
+	return t
+}
+
+// moreBits is the type attn_v and ffn_down get instead of t: in Q2_K
+// files q2; in Q3_K_M files Q5_K in the early layers (early: the first two
+// for attn_v, the first sixteenth for ffn_down), else Q4_K; in Q4_K_M and
+// Q5_K_M files Q6_K where useMoreBits picks the layer (more).
+func moreBits(m Mix, t tensor.Type, early, more bool, q2 tensor.Type) tensor.Type {
+	switch {
+	case m == Q2_K:
+		return q2
+	case m == Q3_K_M && early:
+		return tensor.Q5_K
+	case m == Q3_K_M:
+		return tensor.Q4_K
+	case (m == Q4_K_M || m == Q5_K_M) && more:
+		return tensor.Q6_K
 	}
 	return t
 }
