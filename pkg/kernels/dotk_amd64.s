@@ -25,18 +25,6 @@ DATA laneShuf<>+16(SB)/8, $0x0b030a0209010800
 DATA laneShuf<>+24(SB)/8, $0x0f070e060d050c04
 GLOBL laneShuf<>(SB), RODATA|NOPTR, $32
 
-DATA k03<>+0(SB)/8, $0x0303030303030303
-DATA k03<>+8(SB)/8, $0x0303030303030303
-DATA k03<>+16(SB)/8, $0x0303030303030303
-DATA k03<>+24(SB)/8, $0x0303030303030303
-GLOBL k03<>(SB), RODATA|NOPTR, $32
-
-DATA k04<>+0(SB)/8, $0x0404040404040404
-DATA k04<>+8(SB)/8, $0x0404040404040404
-DATA k04<>+16(SB)/8, $0x0404040404040404
-DATA k04<>+24(SB)/8, $0x0404040404040404
-GLOBL k04<>(SB), RODATA|NOPTR, $32
-
 // Q6_K scale pairs: from the 8 int16 scales t0..t7 of a 128-element half
 // (in both register halves), words (t0,t2) in the low half and (t1,t3) in
 // the high half, repeated; and (t4,t6) / (t5,t7).
@@ -332,7 +320,7 @@ q6kloop:
 	VMOVDQU (128+32*h)(SI), Y11; \
 	VPSHUFB Y15, Y11, Y11; \
 	VPAND   Y14, Y3, Y7; \
-	VPAND   k03<>(SB), Y11, Y8; \
+	VPAND   bytes03<>(SB), Y11, Y8; \
 	VPSLLW  $4, Y8, Y8; \
 	VPOR    Y8, Y7, Y7; \
 	VPAND   Y14, Y4, Y8; \
@@ -432,8 +420,8 @@ TEXT ·dotQ3_KAVX2(SB), NOSPLIT, $32-60
 	MOVQ a_base+32(FP), DI
 	SHRQ $8, CX
 	VMOVDQU laneShuf<>(SB), Y15
-	VMOVDQU k03<>(SB), Y14
-	VMOVDQU k04<>(SB), Y0
+	VMOVDQU bytes03<>(SB), Y14
+	VMOVDQU bytes04<>(SB), Y0
 	VXORPS  Y13, Y13, Y13      // sums[8]
 	MOVQ    $0x0f0f0f0f0f0f0f0f, R11
 	MOVQ    $0x3030303030303030, R12
@@ -441,31 +429,7 @@ TEXT ·dotQ3_KAVX2(SB), NOSPLIT, $32-60
 	JZ      q3kdone
 
 q3kloop:
-	// Scales (q3Scale), ggml's aux shuffle: the low nibbles of bytes 0-7
-	// are bits 0-3 of scales 0-7, the high nibbles of 8-15; bits 2(j/4)
-	// of byte 8+j%4 are bits 4-5 of scale j.
-	MOVQ 96(SI), AX            // scale bytes 0-7
-	MOVL 104(SI), DX           // scale bytes 8-11
-	MOVQ AX, BX
-	SHRQ $4, BX
-	ANDQ R11, AX               // bits 0-3, scales 0-7
-	ANDQ R11, BX               // bits 0-3, scales 8-15
-	MOVQ DX, R8
-	SHLQ $4, R8
-	MOVQ DX, R9
-	SHLQ $34, R9
-	ORQ  R9, R8
-	ANDQ R12, R8               // bits 4-5: scales 0-3 (byte bits 0-1), 4-7 (bits 2-3)
-	ORQ  R8, AX
-	MOVQ DX, R8
-	SHLQ $30, R8
-	ORQ  DX, R8
-	ANDQ R12, R8               // scales 8-11 (byte bits 4-5), 12-15 (bits 6-7)
-	ORQ  R8, BX
-	VMOVQ     AX, X1
-	VPINSRQ   $1, BX, X1, X1
-	VPSUBB    bytes20<>(SB), X1, X1 // scale - 32, as int8
-	VPMOVSXBW X1, Y1           // int16 scales 0-15
+	Q3KSCALES(R11, R12, X1, Y1) // int16 scales 0-15
 
 	MOVWLZX   108(SI), AX
 	VMOVD     AX, X3

@@ -704,16 +704,21 @@ q6x4loop:
 	Q6X4REG(Y6, 224, 56, Q6X4NEXT)
 	Q6X4REG(Y7, 256, 60, Q6X4NEXT)
 
-	VMOVSS       (DI), X6
-	VINSERTPS    $0x10, (DI)(R12*1), X6, X6
-	VINSERTPS    $0x20, (DI)(R12*2), X6, X6
-	VINSERTPS    $0x30, (R13), X6, X6 // y.d of rows 0-3
-	MOVWLZX      208(SI), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VBROADCASTSS X7, X7
-	VMULPS       X6, X7, X7    // d = f16(x.d) * y.d
+// Q6X4D sets 0(SP) to d = f16(x.d) * y.d of rows 0-3 (lane t: row t),
+// x.d at doff(SI), y.d of the four rows in X6. Clobbers AX, X6, X7.
+#define Q6X4D(doff) \
+	VMOVSS       (DI), X6; \
+	VINSERTPS    $0x10, (DI)(R12*1), X6, X6; \
+	VINSERTPS    $0x20, (DI)(R12*2), X6, X6; \
+	VINSERTPS    $0x30, (R13), X6, X6; \
+	MOVWLZX      doff(SI), AX; \
+	VMOVD        AX, X7; \
+	VCVTPH2PS    X7, X7; \
+	VBROADCASTSS X7, X7; \
+	VMULPS       X6, X7, X7; \
 	VMOVUPS      X7, 0(SP)
+
+	Q6X4D(208)
 
 #define Q6X4SUMS(t, acc) \
 	VBROADCASTSS (4*t)(SP), Y8; \
@@ -796,11 +801,13 @@ q6x8loop:
 #define Q6X8LOAD(off, reg) \
 	VMOVDQU off(SI), reg
 
-// Q6X8SIGNED turns the unsigned levels in Y12 into u-32 (Y15) and |u-32|
-// (Y12).
-#define Q6X8SIGNED \
-	VPSUBB bytes20<>(SB), Y12, Y15; \
+// LMX8SIGNED turns the unsigned levels u in Y12 into u-off (Y15) and
+// |u-off| (Y12), off the bytes at offs; Q6X8SIGNED is it for Q6_K (32).
+#define LMX8SIGNED(offs) \
+	VPSUBB offs, Y12, Y15; \
 	VPABSB Y15, Y12
+
+#define Q6X8SIGNED LMX8SIGNED(bytes20<>(SB))
 
 // The four level registers of a half: low bits from Y8 (low or high
 // nibbles), high bits from Y9 (qh bits 0-1, 2-3, 4-5, 6-7).
@@ -881,14 +888,20 @@ q6x8loop:
 	Q6X8V3
 	Q6X8REG(256, 60, Q6X8NEXT)
 
-	VMOVUPS    (BX), Y10       // y.d of rows 0-7
-	ADDQ       $160, BX
-	MOVWLZX      208(SI), AX
-	VMOVD        AX, X11
-	VCVTPH2PS    X11, X11
-	VBROADCASTSS X11, Y11
-	VMULPS       Y10, Y11, Y11 // d = f16(x.d) * y.d
+// Q6X8D sets 0(SP) to d = f16(x.d) * y.d of rows 0-7 (lane t: row t),
+// x.d at doff(SI), y.d of the eight rows from the block of g at greg
+// (moved on to the next). Clobbers AX, Y10, Y11.
+#define Q6X8D(greg, doff) \
+	VMOVUPS      (greg), Y10; \
+	ADDQ         $160, greg; \
+	MOVWLZX      doff(SI), AX; \
+	VMOVD        AX, X11; \
+	VCVTPH2PS    X11, X11; \
+	VBROADCASTSS X11, Y11; \
+	VMULPS       Y10, Y11, Y11; \
 	VMOVUPS      Y11, 0(SP)
+
+	Q6X8D(BX, 208)
 
 #define Q6X8SUMS(t, acc) \
 	VBROADCASTSS (4*t)(SP), Y12; \
@@ -1189,3 +1202,4 @@ q6rend:
 q6rall:
 	VZEROUPPER
 	RET
+

@@ -3,7 +3,8 @@
 // gen_lmp writes dotkxp_amd64.s from dotkx_amd64.s: the lane-major k-quant
 // kernels for weights repacked in LayoutLaneMajor, whose level chunks are
 // stored already in lane-major order. It copies every TEXT block but the
-// activation quantizer's, renames dotQ*_KLM* to dotQ*_KLMP*, and drops the
+// activation quantizer's and the Q3_K kernels' (Q3_K has no
+// LayoutLaneMajor), renames dotQ*_KLM* to dotQ*_KLMP*, and drops the
 // VPERMD/VPSHUFB pairs that put the weight chunks in order, with the loads
 // of their shuffle constants; constants the copied code no longer reads
 // (the shuffles', the quantizer's) are left out. Run: go run gen_lmp.go
@@ -43,7 +44,7 @@ func main() {
 				"// in the order the VPERMD lmPerm + VPSHUFB lmTrans pair puts it in,",
 				"// so that pair is gone; everything else is the same instructions.", "")
 		}
-		if strings.HasPrefix(l, "TEXT ·quantizeQ8KLMAVX2") {
+		if strings.HasPrefix(l, "TEXT ·quantizeQ8KLMAVX2") || strings.HasPrefix(l, "TEXT ·dotQ3_KLM") {
 			skip = true
 			// Drop the function's comment too.
 			for len(out) > 0 && strings.HasPrefix(out[len(out)-1], "//") {
