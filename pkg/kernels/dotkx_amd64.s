@@ -1037,9 +1037,9 @@ TEXT ·dotQ3_KLMx4AVX2(SB), NOSPLIT, $192-72
 q3x4loop:
 	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X8, Y8)
 	VMOVDQU Y8, 32(SP)         // dword k: scales 2k, 2k+1 as int16
-	VMOVDQU (SI), Y14
+	VMOVDQU (SI), Y14          // hmask, put lane-major:
 	VPERMD  Y14, Y12, Y14
-	VPSHUFB lmTrans<>(SB), Y14, Y14 // hmask, lane-major
+	VPSHUFB lmTrans<>(SB), Y14, Y14
 
 // Q3X4LEVEL sets v to u of one group from the qs chunk in Y8 (its bits at
 // qsh) and hmask, whose bit for the group hop $hsh moves to bit 2 (a word
@@ -1659,9 +1659,9 @@ q3rloop:
 	PREFETCHT0 KPFDIST+64(SI)
 	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X0, Y0)
 	VMOVDQU Y0, 32(SP)         // dword k: scales 2k, 2k+1 as int16
-	VMOVDQU (SI), Y1
+	VMOVDQU (SI), Y1           // hmask, put lane-major:
 	VPERMD  Y1, Y15, Y1
-	VPSHUFB Y14, Y1, Y1        // hmask, lane-major
+	VPSHUFB Y14, Y1, Y1
 
 // Q3LMPROD takes group k (activations at 32+32k, scale pair at 32+4k(SP))
 // into acc (op: Q3LMFIRST or Q3LMNEXT): lo from the qs chunk in Y2 at

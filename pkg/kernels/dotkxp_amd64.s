@@ -952,6 +952,190 @@ q6x8done:
 	VZEROUPPER
 	RET
 
+// func dotQ3_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+//
+// dotQ6_KLMPx4AVX2 for Q3_K (its frame, signed products and macros): a
+// level is u-4, u its two qs bits with its hmask bit at bit 2
+// (q3Levels), so Q6X4REG takes u with bytes 4 as the offset. Each 32-byte
+// group of activations k (sub-blocks 2k, 2k+1, their scales one int16
+// pair) has its levels in qs chunk k/4 (bits 2(k%4), 2(k%4)+1 of byte l
+// for element l) and hmask (bit k of byte l); hmask is put lane-major
+// once per block, each qs chunk once per half, like Q6_K's chunks.
+// Y0-Y3: the rows' int32 lane sums; Y4-Y7: u of a half's four groups;
+// Y8: qs, lane-major, then the scale pair; Y9/Y10/Y15: as in
+// dotQ6_KLMPx4AVX2; Y11: bytes 4; Y12: lmPerm; Y13: bytes 3; Y14: hmask,
+// lane-major.
+TEXT ·dotQ3_KLMPx4AVX2(SB), NOSPLIT, $192-72
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	SHRQ $8, CX
+	VMOVDQU bytes04<>(SB), Y11
+	VMOVDQU bytes03<>(SB), Y13
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 64(SP)         // sums of rows 0-3
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	TESTQ   CX, CX
+	JZ      q3x4done
+
+q3x4loop:
+	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X8, Y8)
+	VMOVDQU Y8, 32(SP)         // dword k: scales 2k, 2k+1 as int16
+	VMOVDQU (SI), Y14          // hmask, put lane-major:
+
+// Q3X4LEVEL sets v to u of one group from the qs chunk in Y8 (its bits at
+// qsh) and hmask, whose bit for the group hop $hsh moves to bit 2 (a word
+// shift of at most 2 left or 5 right moves no bit of the other byte to
+// bit 2). Clobbers Y15.
+#define Q3X4LEVEL(v, qsh, hop, hsh) \
+	VPSRLW $qsh, Y8, v; \
+	VPAND  Y13, v, v; \
+	hop    $hsh, Y14, Y15; \
+	VPAND  Y11, Y15, Y15; \
+	VPOR   Y15, v, v
+
+// Q3X4LEVELS sets Y4-Y7 to u of groups 4c to 4c+3 (qs chunk c), hmask
+// bit 4c+j moved to bit 2 by opj $shj.
+#define Q3X4LEVELS(c, op0, sh0, op1, sh1, op2, sh2, op3, sh3) \
+	VMOVDQU (32+32*c)(SI), Y8; \
+	Q3X4LEVEL(Y4, 0, op0, sh0); \
+	Q3X4LEVEL(Y5, 2, op1, sh1); \
+	Q3X4LEVEL(Y6, 4, op2, sh2); \
+	Q3X4LEVEL(Y7, 6, op3, sh3)
+
+	Q3X4LEVELS(0, VPSLLW, 2, VPSLLW, 1, VPSRLW, 0, VPSRLW, 1)
+	Q6X4REG(Y4, 32, 32, Q6X4FIRST)
+	Q6X4REG(Y5, 64, 36, Q6X4NEXT)
+	Q6X4REG(Y6, 96, 40, Q6X4NEXT)
+	Q6X4REG(Y7, 128, 44, Q6X4NEXT)
+	Q3X4LEVELS(1, VPSRLW, 2, VPSRLW, 3, VPSRLW, 4, VPSRLW, 5)
+	Q6X4REG(Y4, 160, 48, Q6X4NEXT)
+	Q6X4REG(Y5, 192, 52, Q6X4NEXT)
+	Q6X4REG(Y6, 224, 56, Q6X4NEXT)
+	Q6X4REG(Y7, 256, 60, Q6X4NEXT)
+
+	Q6X4D(108)
+	Q6X4SUMS(0, Y0)
+	Q6X4SUMS(1, Y1)
+	Q6X4SUMS(2, Y2)
+	Q6X4SUMS(3, Y3)
+
+	ADDQ $110, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	DECQ CX
+	JNZ  q3x4loop
+
+q3x4done:
+	MOVQ out+64(FP), AX
+	Q6X4OUT(0)
+	Q6X4OUT(1)
+	Q6X4OUT(2)
+	Q6X4OUT(3)
+	VZEROUPPER
+	RET
+
+// func dotQ3_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+//
+// dotQ6_KLMPx8AVX2 for Q3_K (its registers, frame and macros), with the
+// levels of dotQ3_KLMPx4AVX2: hmask lane-major in Y9 for the block, a qs
+// chunk in Y8 for a half, u of one group at a time into Y12 (Y10 the
+// hmask bits), then u-4 and |u-4|. g's address is in R10 (Q3KSCALES
+// clobbers BX).
+TEXT ·dotQ3_KLMPx8AVX2(SB), NOSPLIT, $320-96
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	MOVQ astride+56(FP), R12
+	LEAQ (DI)(R12*2), R13
+	ADDQ R12, R13              // row 3
+	LEAQ (R13)(R12*2), R11
+	ADDQ R12, R11              // row 6
+	MOVQ g_base+64(FP), R10
+	SHRQ $8, CX
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 64(SP)
+	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	VMOVUPS Y0, 256(SP)
+	VMOVUPS Y0, 288(SP)
+	TESTQ   CX, CX
+	JZ      q3x8done
+
+q3x8loop:
+	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X13, Y13)
+	VMOVDQU Y13, 32(SP)        // dword k: scales 2k, 2k+1 as int16
+	Q6X8LOAD(0, Y9)            // hmask
+
+// Q3X8V is Q3X4LEVEL for the eight-row loop, into Y12, then signed.
+#define Q3X8V(qsh, hop, hsh) \
+	VPSRLW $qsh, Y8, Y12; \
+	VPAND  bytes03<>(SB), Y12, Y12; \
+	hop    $hsh, Y9, Y10; \
+	VPAND  bytes04<>(SB), Y10, Y10; \
+	VPOR   Y10, Y12, Y12; \
+	LMX8SIGNED(bytes04<>(SB))
+
+	// Half 0: qs chunk 0, hmask bits 0-3, elements 0-127.
+	Q6X8LOAD(32, Y8)
+	Q3X8V(0, VPSLLW, 2)
+	Q6X8REG(32, 32, Q6X8FIRST)
+	Q3X8V(2, VPSLLW, 1)
+	Q6X8REG(64, 36, Q6X8NEXT)
+	Q3X8V(4, VPSRLW, 0)
+	Q6X8REG(96, 40, Q6X8NEXT)
+	Q3X8V(6, VPSRLW, 1)
+	Q6X8REG(128, 44, Q6X8NEXT)
+
+	// Half 1: qs chunk 1, hmask bits 4-7, elements 128-255.
+	Q6X8LOAD(64, Y8)
+	Q3X8V(0, VPSRLW, 2)
+	Q6X8REG(160, 48, Q6X8NEXT)
+	Q3X8V(2, VPSRLW, 3)
+	Q6X8REG(192, 52, Q6X8NEXT)
+	Q3X8V(4, VPSRLW, 4)
+	Q6X8REG(224, 56, Q6X8NEXT)
+	Q3X8V(6, VPSRLW, 5)
+	Q6X8REG(256, 60, Q6X8NEXT)
+
+	Q6X8D(R10, 108)
+	Q6X8SUMS(0, Y0)
+	Q6X8SUMS(1, Y1)
+	Q6X8SUMS(2, Y2)
+	Q6X8SUMS(3, Y3)
+	Q6X8SUMS(4, Y4)
+	Q6X8SUMS(5, Y5)
+	Q6X8SUMS(6, Y6)
+	Q6X8SUMS(7, Y7)
+
+	ADDQ $110, SI
+	ADDQ $288, DI
+	ADDQ $288, R13
+	ADDQ $288, R11
+	DECQ CX
+	JNZ  q3x8loop
+
+q3x8done:
+	MOVQ out+88(FP), AX
+	Q6X8OUT(0)
+	Q6X8OUT(1)
+	Q6X8OUT(2)
+	Q6X8OUT(3)
+	Q6X8OUT(4)
+	Q6X8OUT(5)
+	Q6X8OUT(6)
+	Q6X8OUT(7)
+	VZEROUPPER
+	RET
+
 // KPFDIST is how far ahead the many-row kernels prefetch the weights (as
 // PFDIST in quads_amd64.s: the hardware prefetcher alone leaves a core
 // short of DRAM bandwidth on one stream).
@@ -1203,3 +1387,101 @@ q6rall:
 	VZEROUPPER
 	RET
 
+// func dotQ3_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// The one-row Q3_K loop (the generic dotQ3_K) for len(out) weight rows
+// wstride bytes apart against one lane-major activation row, with the
+// levels of dotQ3_KLMPx4AVX2 but taken unsigned as in dotQ3_KAVX2: a
+// product is lo*q - h*q, lo the two qs bits and h 4 where the hmask bit
+// is clear, two vpmaddubsw and a word subtraction (pair sums within
+// +-1024). Two lines of prefetch a block cover the 110 bytes it moves on.
+// Y15: lmPerm; Y14: lmTrans; Y13: sums[8]; Y12: d (X12: sumf at the
+// end); Y11: bytes 3; Y10: bytes 4; Y1: hmask, lane-major; Y2: a qs
+// chunk, lane-major; Y3: the activations; Y4/Y5: lo and h, then
+// products; Y6: a scale pair; Y7/Y8: int32 lane sums.
+TEXT ·dotQ3_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	VMOVDQU bytes03<>(SB), Y11
+	VMOVDQU bytes04<>(SB), Y10
+	TESTQ R11, R11
+	JZ    q3rall
+
+q3rrow:
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	VXORPS  Y13, Y13, Y13      // sums[8]
+	TESTQ CX, CX
+	JZ    q3rend
+
+q3rloop:
+	PREFETCHT0 KPFDIST(SI)
+	PREFETCHT0 KPFDIST+64(SI)
+	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X0, Y0)
+	VMOVDQU Y0, 32(SP)         // dword k: scales 2k, 2k+1 as int16
+	VMOVDQU (SI), Y1           // hmask, put lane-major:
+
+// Q3LMPROD takes group k (activations at 32+32k, scale pair at 32+4k(SP))
+// into acc (op: Q3LMFIRST or Q3LMNEXT): lo from the qs chunk in Y2 at
+// qsh, h 4 where hmask's bit for the group, moved to bit 2 by hop $hsh,
+// is clear (shifts as in Q3X4LEVEL).
+#define Q3LMPROD(k, qsh, hop, hsh, acc, op) \
+	VMOVDQU      (32+32*k)(DI), Y3; \
+	VPSRLW       $qsh, Y2, Y4; \
+	VPAND        Y11, Y4, Y4; \
+	hop          $hsh, Y1, Y5; \
+	VPANDN       Y10, Y5, Y5; \
+	VPMADDUBSW   Y3, Y4, Y4; \
+	VPMADDUBSW   Y3, Y5, Y5; \
+	VPSUBW       Y5, Y4, Y4; \
+	VPBROADCASTD (32+4*k)(SP), Y6; \
+	op(acc)
+
+#define Q3LMFIRST(acc) VPMADDWD Y6, Y4, acc
+#define Q3LMNEXT(acc) VPMADDWD Y6, Y4, Y4; VPADDD Y4, acc, acc
+
+// Q3LMCHUNK loads qs chunk c lane-major into Y2.
+#define Q3LMCHUNK(c) \
+	VMOVDQU (32+32*c)(SI), Y2
+
+	Q3LMCHUNK(0)
+	Q3LMPROD(0, 0, VPSLLW, 2, Y7, Q3LMFIRST)
+	Q3LMPROD(1, 2, VPSLLW, 1, Y8, Q3LMFIRST)
+	Q3LMPROD(2, 4, VPSRLW, 0, Y7, Q3LMNEXT)
+	Q3LMPROD(3, 6, VPSRLW, 1, Y8, Q3LMNEXT)
+	Q3LMCHUNK(1)
+	Q3LMPROD(4, 0, VPSRLW, 2, Y7, Q3LMNEXT)
+	Q3LMPROD(5, 2, VPSRLW, 3, Y8, Q3LMNEXT)
+	Q3LMPROD(6, 4, VPSRLW, 4, Y7, Q3LMNEXT)
+	Q3LMPROD(7, 6, VPSRLW, 5, Y8, Q3LMNEXT)
+
+	VPADDD       Y8, Y7, Y7
+	MOVWLZX      108(SI), AX
+	VMOVD        AX, X12
+	VCVTPH2PS    X12, X12
+	VMULSS       (DI), X12, X12 // d = f16(x.d) * y.d
+	VBROADCASTSS X12, Y12
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y12, Y7, Y7
+	VADDPS       Y7, Y13, Y13  // sums[l] += d * aux32[l]
+
+	ADDQ $110, SI
+	ADDQ $288, DI
+	DECQ CX
+	JNZ  q3rloop
+
+q3rend:
+	VXORPS X12, X12, X12      // sumf
+	SUMLANES
+	VMOVSS X12, (R13)
+	ADDQ   $4, R13
+	ADDQ   wstride+32(FP), R12
+	DECQ   R11
+	JNZ    q3rrow
+
+q3rall:
+	VZEROUPPER
+	RET

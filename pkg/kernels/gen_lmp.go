@@ -3,8 +3,7 @@
 // gen_lmp writes dotkxp_amd64.s from dotkx_amd64.s: the lane-major k-quant
 // kernels for weights repacked in LayoutLaneMajor, whose level chunks are
 // stored already in lane-major order. It copies every TEXT block but the
-// activation quantizer's and the Q3_K kernels' (Q3_K has no
-// LayoutLaneMajor), renames dotQ*_KLM* to dotQ*_KLMP*, and drops the
+// activation quantizer's, renames dotQ*_KLM* to dotQ*_KLMP*, and drops the
 // VPERMD/VPSHUFB pairs that put the weight chunks in order, with the loads
 // of their shuffle constants; constants the copied code no longer reads
 // (the shuffles', the quantizer's) are left out. Run: go run gen_lmp.go
@@ -28,7 +27,7 @@ func main() {
 	skip := false
 	shuffle := regexp.MustCompile(`^\s*(VPERMD|VPSHUFB)\s`)
 	constLoad := regexp.MustCompile(`^\s*VMOVDQU\s+lm(Perm|Trans)<>\(SB\), Y\d+\s*$`)
-	rename := regexp.MustCompile(`dotQ([456])_KLM`)
+	rename := regexp.MustCompile(`dotQ([3456])_KLM`)
 	header := true
 	for _, l := range lines {
 		if header {
@@ -44,7 +43,7 @@ func main() {
 				"// in the order the VPERMD lmPerm + VPSHUFB lmTrans pair puts it in,",
 				"// so that pair is gone; everything else is the same instructions.", "")
 		}
-		if strings.HasPrefix(l, "TEXT ·quantizeQ8KLMAVX2") || strings.HasPrefix(l, "TEXT ·dotQ3_KLM") {
+		if strings.HasPrefix(l, "TEXT ·quantizeQ8KLMAVX2") {
 			skip = true
 			// Drop the function's comment too.
 			for len(out) > 0 && strings.HasPrefix(out[len(out)-1], "//") {

@@ -29,7 +29,7 @@
 // and runs the AVX2 kernels, except that on CPUs with AVX512_VNNI the
 // Q4_0/Q8_0 quad kernels and batch tile take vpdpbusd (same bits; tested
 // on an emulated Ice Lake by firmware/bochs.sh, as this project's
-// machines lack AVX-512). For Q4_K, Q5_K and Q6_K weights MatMul on
+// machines lack AVX-512). For Q3_K, Q4_K, Q5_K and Q6_K weights MatMul on
 // the AVX2 path quantizes the activations straight into a lane-major
 // layout (quantkx.go) and runs kernels that take one, four or eight
 // activation rows against a weight row (dotkx_amd64.s, pool_kquant.go):
@@ -46,9 +46,9 @@
 // repacked it (Repack, as PreferredLayout says): LayoutQuads, Q4_0 and
 // Q8_0 interleaved by row quads, the four scales of a block side by side,
 // which the quad kernels (quads_amd64.s) read as one stream; or
-// LayoutLaneMajor, Q4_K, Q5_K and Q6_K with each 32-byte chunk of levels stored
-// in the lane-major order, which the lane-major kernels' twins
-// (dotkxp_amd64.s) read without shuffling. The arithmetic, and so every
+// LayoutLaneMajor, Q3_K, Q4_K, Q5_K and Q6_K with each 32-byte chunk of
+// levels stored in the lane-major order, which the lane-major kernels'
+// twins (dotkxp_amd64.s) read without shuffling. The arithmetic, and so every
 // bit, is the same in every layout.
 //
 // Bit-exactness note: Go may fuse x*y+z into one FMA on some targets

@@ -30,11 +30,12 @@ const (
 	// the same.
 	LayoutQuads
 	// LayoutLaneMajor is ggml's order, row after row and block after
-	// block, for Q4_K, Q5_K and Q6_K, except that every 32-byte chunk of
-	// levels (Q4_K: the four at bytes 16, 48, 80, 112 of each 144-byte
-	// block; Q5_K: the five at 16 (qh), 48, ..., 144 of each 176-byte
-	// block; Q6_K: the six at 0, 32, ..., 160 of each 210-byte block, ql
-	// then qh) holds its bytes in the lane-major order of the activations
+	// block, for Q3_K, Q4_K, Q5_K and Q6_K, except that every 32-byte
+	// chunk of levels (Q3_K: the three at 0 (hmask), 32, 64 (qs) of each
+	// 110-byte block; Q4_K: the four at bytes 16, 48, 80, 112 of each
+	// 144-byte block; Q5_K: the five at 16 (qh), 48, ..., 144 of each
+	// 176-byte block; Q6_K: the six at 0, 32, ..., 160 of each 210-byte
+	// block, ql then qh) holds its bytes in the lane-major order of the activations
 	// (quantkx.go): byte i of the stored chunk is byte lmChunkPerm[i] of
 	// ggml's. The lane-major kernels otherwise put every chunk in that
 	// order as they load it (a vpermd and a vpshufb, the vpermd being
@@ -109,9 +110,9 @@ func checkRepack(dst []byte, m Matrix, can bool, why string) error {
 
 // PreferredLayout is the layout Repack gives m on the active path:
 // LayoutQuads for the types with quad kernels (on every path: the generic
-// path reads quads too), LayoutLaneMajor for Q4_K, Q5_K and Q6_K where the active
-// path has kernels for it, LayoutRows (keep m as it is) otherwise or when
-// m is already repacked.
+// path reads quads too), LayoutLaneMajor for Q3_K, Q4_K, Q5_K and Q6_K
+// where the active path has kernels for it, LayoutRows (keep m as it is)
+// otherwise or when m is already repacked.
 func PreferredLayout(m Matrix) Layout {
 	switch {
 	case CanRepackQuads(m):
@@ -138,6 +139,7 @@ func Repack(dst []byte, m Matrix) (Matrix, error) {
 // laneMajorChunks is, per weight type, where the 32-byte chunks of levels
 // lie in a block (LayoutLaneMajor).
 var laneMajorChunks = map[tensor.Type][]int{
+	tensor.Q3_K: {0, 32, 64},
 	tensor.Q4_K: {16, 48, 80, 112},
 	tensor.Q5_K: {16, 48, 80, 112, 144},
 	tensor.Q6_K: {0, 32, 64, 96, 128, 160},
@@ -169,7 +171,7 @@ var lmChunkPerm = func() (perm [32]byte) {
 	return perm
 }()
 
-// RepackLaneMajor writes m (Q4_K, Q5_K or Q6_K, LayoutRows) into dst in
+// RepackLaneMajor writes m (Q3_K, Q4_K, Q5_K or Q6_K, LayoutRows) into dst in
 // LayoutLaneMajor and returns the matrix over dst. dst must hold
 // len(m.Data) bytes and may be m.Data itself (each block is copied aside
 // before it is rewritten). Every path reads the result (where a path has

@@ -7,7 +7,8 @@ import "github.com/llmboot/llmboot/pkg/tensor"
 // installKQuantAVX2 puts the AVX2 lane-major k-quant kernels into
 // kquantMatmul.
 func installKQuantAVX2() {
-	kquantMatmul[tensor.Q3_K] = &kquantKernels{dot: dotQ3_KLMAVX2, rows: dotQ3_KLMRowsAVX2, dot4: dotQ3_KLMx4AVX2, dot8: dotQ3_KLMx8AVX2, quantize: quantizeQ8KLMAVX2}
+	kquantMatmul[tensor.Q3_K] = &kquantKernels{dot: dotQ3_KLMAVX2, rows: dotQ3_KLMRowsAVX2, dot4: dotQ3_KLMx4AVX2, dot8: dotQ3_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
+		packed: &kquantKernels{dot: dotQ3_KLMPAVX2, rows: dotQ3_KLMPRowsAVX2, dot4: dotQ3_KLMPx4AVX2, dot8: dotQ3_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
 	kquantMatmul[tensor.Q4_K] = &kquantKernels{dot: dotQ4_KLMAVX2, rows: dotQ4_KLMRowsAVX2, dot4: dotQ4_KLMx4AVX2, dot8: dotQ4_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
 		packed: &kquantKernels{dot: dotQ4_KLMPAVX2, rows: dotQ4_KLMPRowsAVX2, dot4: dotQ4_KLMPx4AVX2, dot8: dotQ4_KLMPx8AVX2, quantize: quantizeQ8KLMAVX2}}
 	kquantMatmul[tensor.Q5_K] = &kquantKernels{dot: dotQ5_KLMAVX2, rows: dotQ5_KLMRowsAVX2, dot4: dotQ5_KLMx4AVX2, dot8: dotQ5_KLMx8AVX2, quantize: quantizeQ8KLMAVX2,
@@ -20,6 +21,12 @@ func installKQuantAVX2() {
 
 // The dotQ*_KLMP* kernels (dotkxp_amd64.s, generated from dotkx_amd64.s)
 // are the dotQ*_KLM* ones for weights in LayoutLaneMajor.
+
+func dotQ3_KLMPAVX2(n int, w, a []byte) float32 {
+	var out [1]float32
+	dotQ3_KLMPRowsAVX2(n, w, len(w), a, out[:])
+	return out[0]
+}
 
 func dotQ4_KLMPAVX2(n int, w, a []byte) float32 {
 	var out [1]float32
@@ -40,6 +47,9 @@ func dotQ6_KLMPAVX2(n int, w, a []byte) float32 {
 }
 
 //go:noescape
+func dotQ3_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+//go:noescape
 func dotQ4_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
@@ -49,6 +59,9 @@ func dotQ5_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 func dotQ6_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 
 //go:noescape
+func dotQ3_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
 func dotQ4_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
 
 //go:noescape
@@ -56,6 +69,9 @@ func dotQ5_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]
 
 //go:noescape
 func dotQ6_KLMPx8AVX2(n int, w []byte, a []byte, astride int, g []byte, out *[8]float32)
+
+//go:noescape
+func dotQ3_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 
 //go:noescape
 func dotQ4_KLMPRowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)

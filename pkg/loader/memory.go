@@ -38,8 +38,8 @@ type MemoryOptions struct {
 	// into new memory and their file pages evicted, so the resident set
 	// stays about the file's size: Q4_0 and Q8_0 are interleaved by row
 	// quads (one sequential stream per four rows reads about twice as fast
-	// from DRAM as four, docs/benchmarks.md), Q4_K, Q5_K and Q6_K get their
-	// levels stored in the lane-major order their kernels want
+	// from DRAM as four, docs/benchmarks.md), Q3_K, Q4_K, Q5_K and Q6_K
+	// get their levels stored in the lane-major order their kernels want
 	// (kernels.LayoutLaneMajor; only where the active kernel path has
 	// kernels for it). The token embedding, read a row at a time, is
 	// never repacked.

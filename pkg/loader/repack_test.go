@@ -17,13 +17,13 @@ import (
 )
 
 // TestRepackedMatchesRowMajor: the default resident weights (Q4_0 and Q8_0
-// matrices interleaved by row quads, Q4_K, Q5_K and Q6_K ones in the lane-major
-// layout where the kernel path has kernels for it) give the logits of the
+// matrices interleaved by row quads, Q3_K, Q4_K, Q5_K and Q6_K ones in
+// the lane-major layout where the kernel path has kernels for it) give the logits of the
 // file's own layout bit for bit, for a prompt batch and single tokens, and
 // the file pages they were copied from leave the resident set.
 func TestRepackedMatchesRowMajor(t *testing.T) {
 	shape := synth.Shape{Dim: 512, Hidden: 1536, Layers: 4, Heads: 8, KVHeads: 2, Vocab: 512, Context: 64, RopeBase: 10000, RMSEps: 1e-5}
-	for _, mix := range []synth.Mix{synth.Q8_0, synth.Q4_0, synth.Q4_K_M, synth.Q5_K_M, synth.Q6_K} {
+	for _, mix := range []synth.Mix{synth.Q8_0, synth.Q4_0, synth.Q3_K_M, synth.Q4_K_M, synth.Q5_K_M, synth.Q6_K} {
 		t.Run(string(mix), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "gen.gguf")
 			if _, err := synth.Write(path, synth.Options{Shape: shape, Mix: mix, Seed: 5}); err != nil {
