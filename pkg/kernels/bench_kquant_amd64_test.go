@@ -18,7 +18,7 @@ type kquantBenchKernel struct {
 func kquantBenchKernels(w tensor.Type) []kquantBenchKernel {
 	switch w {
 	case tensor.Q3_K:
-		return []kquantBenchKernel{{"avx2", dotQ3_KAVX2, false, false}}
+		return []kquantBenchKernel{{"avx2", dotQ3_KAVX2, false, false}, {"lm", dotQ3_KLMAVX2, true, false}, {"lmp", dotQ3_KLMPAVX2, true, true}}
 	case tensor.Q4_K:
 		return []kquantBenchKernel{{"avx2", dotQ4_KAVX2, false, false}, {"lm", dotQ4_KLMAVX2, true, false}, {"lmp", dotQ4_KLMPAVX2, true, true}}
 	case tensor.Q5_K:
@@ -47,7 +47,7 @@ func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 	}
 	n := kquantBenchN
 	nb := n / qkK
-	for _, w := range []tensor.Type{tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, w := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
 		var kq *kquantKernels
 		onPath(PathAVX2, func() { kq = kquantMatmul[w] })
 		data, rb, ab := kquantBenchRows(b, w, kquantBenchRowTile)

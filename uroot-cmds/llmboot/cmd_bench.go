@@ -65,7 +65,7 @@ type benchResult struct {
 	WeightGBps    float64   `json:"weight_gbps"`
 	WarmupSeconds float64   `json:"warmup_s"`
 	LoadSeconds   float64   `json:"load_s"`
-	Repacked      int64     `json:"repacked_bytes"` // bytes repacked at load (Q4_0/Q8_0 by row quads, Q4_K/Q6_K lane-major)
+	Repacked      int64     `json:"repacked_bytes"` // bytes repacked at load (Q4_0/Q8_0 by row quads, Q3_K-Q6_K lane-major)
 	KernelPath    string    `json:"kernels"`
 	LoadAvg       []float64 `json:"load_avg"`
 	GoVersion     string    `json:"go_version"`
@@ -120,7 +120,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.membwMiB, "membw-mib", 1024, "size of the --membw buffer in MiB")
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
-	fs.BoolVar(&f.noRepack, "no-repack", false, "keep every matrix in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q4_K/Q6_K levels lane-major, at load)")
+	fs.BoolVar(&f.noRepack, "no-repack", false, "keep every matrix in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q3_K-Q6_K levels lane-major, at load)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed repetitions (not load or warm-up) to this file, for `go tool pprof`")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
