@@ -8,11 +8,12 @@
 #           [--threads "2 1"]           thread counts for the 1.1B models (default: 2 1)
 #           [--no-doc]                  measure and keep the JSON, leave docs/benchmarks.md alone
 #           LLMBOOT_CACHE               model cache (default ~/.cache/llmboot); Go on PATH
-# Produces: $LLMBOOT_CACHE/models/tinyllama-1.1b-<TYPE>.gguf, generated once (0.6-2.2 GB each,
-#           5.6 GB for all five), out/bench/results-<date>.jsonl (every llmboot bench --json
+# Produces: $LLMBOOT_CACHE/models/tinyllama-1.1b-<TYPE>.gguf, generated once (0.4-2.2 GB each,
+#           7.4 GB for all eight), out/bench/results-<date>.jsonl (every llmboot bench --json
 #           line), docs/benchmarks.md's section.
 # Runs:     generating a missing model: 20 s of CPU (F16, Q8_0, Q4_0), 95 s (Q6_K), 190 s (Q4_K_M),
-#           half that in wall time on 2 idle cores; memory stays under 30 MB. The benchmarks:
+#           135 s (Q3_K_M), 180 s (Q2_K), 300 s (Q5_K_M; these three measured on one thread of a busy
+#           machine), about half in wall time on 2 idle cores; memory stays under 30 MB. The benchmarks:
 #           seconds per type with SIMD kernels; with the scalar kernels (seconds per token) the
 #           defaults take hours: try `tools/bench.sh -p 8 -n 4 -r 1 --types Q4_0 --threads 2`.
 set -euo pipefail

@@ -18,7 +18,7 @@
 // Kernel paths (dispatch.go): the generic Go code above is PathGeneric and
 // runs everywhere. On amd64, PathAVX2 (AVX2+FMA+F16C, assembly in
 // *_amd64.s) replaces the dot products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
-// Q3_K, Q4_K, Q5_K, Q6_K, F16 and F32 and the Q8_0 activation quantizer; the
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16 and F32 and the Q8_0 activation quantizer; the
 // package picks the best path the CPU has at start-up, and
 // LLMBOOT_KERNELS=generic|avx2|avx512 forces one. The quantized kernels
 // and the quantizer give the generic bits exactly (same integer sums, same

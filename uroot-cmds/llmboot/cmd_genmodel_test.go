@@ -116,7 +116,7 @@ func TestGenModelUsage(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.gguf")
 	for _, args := range [][]string{
 		{"gen-model"},
-		{"gen-model", out, "--type", "Q5_K_M"},
+		{"gen-model", out, "--type", "Q4_K_S"},
 		{"gen-model", out, "--preset", "llama-70b"},
 		{"gen-model", out, "--heads", "5", "--preset", "tiny256"},
 		{"gen-model", out, "--layers", "-1"},
