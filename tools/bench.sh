@@ -3,24 +3,24 @@
 # section of docs/benchmarks.md (the rest of the file is kept). ./build.sh bench calls it.
 #
 # Takes:    [-p N] [-n N] [-r N]        llmboot bench sizes (default 128, 64, 3: llama-bench's)
-#           [--types "F16 Q8_0 ..."]    weight types (default: F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K;
+#           [--types "F16 Q8_0 ..."]    weight types (default: F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K BF16;
 #                                       llama.cpp's figures cover the first five)
 #           [--threads "2 1"]           thread counts for the 1.1B models (default: 2 1)
 #           [--no-doc]                  measure and keep the JSON, leave docs/benchmarks.md alone
 #           LLMBOOT_CACHE               model cache (default ~/.cache/llmboot); Go on PATH
 # Produces: $LLMBOOT_CACHE/models/tinyllama-1.1b-<TYPE>.gguf, generated once (0.4-2.2 GB each,
-#           7.4 GB for all eight), out/bench/results-<date>.jsonl (every llmboot bench --json
+#           9.6 GB for all nine), out/bench/results-<date>.jsonl (every llmboot bench --json
 #           line), docs/benchmarks.md's section.
 # Runs:     generating a missing model: 20 s of CPU (F16, Q8_0, Q4_0), 95 s (Q6_K), 190 s (Q4_K_M),
 #           135 s (Q3_K_M), 180 s (Q2_K), 300 s (Q5_K_M; these three measured on one thread of a busy
-#           machine), about half in wall time on 2 idle cores; memory stays under 30 MB. The benchmarks:
+#           machine), BF16 as F16, about half in wall time on 2 idle cores; memory stays under 30 MB. The benchmarks:
 #           seconds per type with SIMD kernels; with the scalar kernels (seconds per token) the
 #           defaults take hours: try `tools/bench.sh -p 8 -n 4 -r 1 --types Q4_0 --threads 2`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 P=128 N=64 R=3
-TYPES="F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K"
+TYPES="F16 Q8_0 Q4_0 Q4_K_M Q6_K Q5_K_M Q3_K_M Q2_K BF16"
 THREADS="2 1"
 DOC=1
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit "${1:-2}"; }

@@ -43,6 +43,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.Q4_0].dot = dotQ4_0AVX2
 	t[tensor.F16].dot = dotF16AVX2
 	t[tensor.F32].dot = dotF32AVX2
+	t[tensor.BF16].dot = dotBF16AVX2
 	t[tensor.Q4_1].dot = dotQ4_1AVX2
 	t[tensor.Q5_0].dot = dotQ5_0AVX2
 	t[tensor.Q5_1].dot = dotQ5_1AVX2
@@ -147,6 +148,9 @@ func dotQ5_1AVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotF16AVX2(n int, w, a []byte) float32
+
+//go:noescape
+func dotBF16AVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotF32AVX2(n int, w, a []byte) float32

@@ -306,6 +306,98 @@ fdone:
 	VZEROUPPER
 	RET
 
+// BF16TOF32(src, dst) loads eight bf16 at src as float32 into dst: a
+// bf16 is the high half of a float32, so zero-extend and shift by 16.
+#define BF16TOF32(src, dst) \
+	VPMOVZXWD src, dst; \
+	VPSLLD    $16, dst, dst
+
+// func dotBF16AVX2(n int, w, a []byte) float32
+//
+// dotF32AVX2's lanes and order (element i fused into lane i mod 32, 16 and
+// 8 at a time after the groups of 32, the tail one at a time) on the two
+// bf16 rows converted to float32, which is exact; the product of two
+// bf16 (8-bit significands) is exact in float32 too, so only the sums
+// round. Held to the generic float64 sum within floatDotTolerance.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+bf32:
+	CMPQ CX, $32
+	JLT  bf16
+	BF16TOF32((SI), Y4)
+	BF16TOF32(16(SI), Y5)
+	BF16TOF32(32(SI), Y6)
+	BF16TOF32(48(SI), Y7)
+	BF16TOF32((DI), Y8)
+	BF16TOF32(16(DI), Y9)
+	BF16TOF32(32(DI), Y10)
+	BF16TOF32(48(DI), Y11)
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y9, Y5, Y1
+	VFMADD231PS Y10, Y6, Y2
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  bf32
+
+bf16:
+	CMPQ CX, $16
+	JLT  bfreduce
+	BF16TOF32((SI), Y4)
+	BF16TOF32(16(SI), Y5)
+	BF16TOF32((DI), Y8)
+	BF16TOF32(16(DI), Y9)
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y9, Y5, Y1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  bf16
+
+bfreduce:
+	CMPQ CX, $8
+	JLT  bfsum
+	BF16TOF32((SI), Y4)
+	BF16TOF32((DI), Y8)
+	VFMADD231PS Y8, Y4, Y3
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+
+bfsum:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	HSUM8
+
+bf1:
+	TESTQ CX, CX
+	JZ    bfdone
+	MOVWLZX (SI), AX
+	SHLL    $16, AX
+	VMOVD   AX, X4
+	MOVWLZX (DI), DX
+	SHLL    $16, DX
+	VMOVD   DX, X8
+	VFMADD231SS X8, X4, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  bf1
+
+bfdone:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
 // The four-row forms: rows w, w+rowStride, w+2*rowStride, w+3*rowStride
 // against one activation row, results to out[0..3]; a row's next block is
 // blockStride bytes on (the block size for row-major weights, four block

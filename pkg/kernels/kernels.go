@@ -18,12 +18,12 @@
 // Kernel paths (dispatch.go): the generic Go code above is PathGeneric and
 // runs everywhere. On amd64, PathAVX2 (AVX2+FMA+F16C, assembly in
 // *_amd64.s) replaces the dot products of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
-// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16 and F32 and the Q8_0 activation quantizer; the
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16, BF16 and F32 and the Q8_0 activation quantizer; the
 // package picks the best path the CPU has at start-up, and
 // LLMBOOT_KERNELS=generic|avx2|avx512 forces one. The quantized kernels
 // and the quantizer give the generic bits exactly (same integer sums, same
 // float operations in the same order); F16 sums in tinyBLAS's sixteen
-// float32 lanes, as llama.cpp's x86 matrix products do, F32 in 32 lanes,
+// float32 lanes, as llama.cpp's x86 matrix products do, F32 and BF16 in 32 lanes,
 // and both differ from the generic float64 sums by rounding only (see
 // floatDotTolerance in the tests). PathAVX512 is selected on AVX-512 CPUs
 // and runs the AVX2 kernels, except that on CPUs with AVX512_VNNI the

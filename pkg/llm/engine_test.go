@@ -14,7 +14,8 @@ import (
 // TestBatchEqualsSequential: evaluating the prompt as one batch gives the
 // logits that evaluating it a token at a time gives, for every weight type:
 // the shared models, and tiny256-shaped random models in the mixes that
-// have no shared file (Q5_K_M, Q3_K_M, Q2_K: Q5_K, Q3_K and Q2_K matrices).
+// have no shared file (Q5_K_M, Q3_K_M, Q2_K, BF16: Q5_K, Q3_K, Q2_K and BF16
+// matrices).
 func TestBatchEqualsSequential(t *testing.T) {
 	prompt := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376}
 	type modelFile struct{ name, path string }
@@ -33,7 +34,7 @@ func TestBatchEqualsSequential(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	for _, mix := range []synth.Mix{synth.Q5_K_M, synth.Q3_K_M, synth.Q2_K} {
+	for _, mix := range []synth.Mix{synth.Q5_K_M, synth.Q3_K_M, synth.Q2_K, synth.BF16} {
 		path := filepath.Join(dir, "tiny256-"+string(mix)+".gguf")
 		if _, err := synth.Write(path, synth.Options{Shape: synth.Presets["tiny256"], Mix: mix, Seed: 3, Threads: 2}); err != nil {
 			t.Fatal(err)

@@ -58,7 +58,7 @@ var llamaCpp = map[string]refFigures{
 
 // typeOrder is the row order of the table: the types llama.cpp was
 // measured on, then the other k-quant mixes (no reference figures: "–").
-var typeOrder = []string{"F16", "Q8_0", "Q4_0", "Q4_K_M", "Q6_K", "Q5_K_M", "Q3_K_M", "Q2_K"}
+var typeOrder = []string{"F16", "Q8_0", "Q4_0", "Q4_K_M", "Q6_K", "Q5_K_M", "Q3_K_M", "Q2_K", "BF16"}
 
 // llama.cpp on stories260K, 1 thread, generation (shared/reference/README.md).
 const llamaCppStories = 9900
@@ -216,7 +216,7 @@ bytes as the files llama.cpp was measured on). llmboot: ` + "`llmboot bench -p P
 repetitions after a warm-up. llama.cpp: llama-bench ` + "`-p 128 -n 64`" + ` medians from shared/reference/README.md
 (AVX-512 + VNNI build, Q4_0 repacked at load). Ratio: llmboot ÷ llama.cpp. Weight GB/s: the weight bytes one
 token's forward pass reads × tg tok/s. Targets (issue 4), 2 threads: tg ≥ 0.9×, pp ≥ 0.7×. The reference
-has no Q5_K_M, Q3_K_M or Q2_K figures: those rows show llmboot alone.
+has no Q5_K_M, Q3_K_M, Q2_K or BF16 figures: those rows show llmboot alone.
 
 `)
 	b.WriteString("| type | threads | llmboot pp | llama.cpp pp128 | pp ratio | llmboot tg | llama.cpp tg64 | tg ratio | weight GB/s (tg) | load |\n")

@@ -15,7 +15,7 @@ import (
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-const genModelSynopsis = "gen-model [--preset NAME] [--type F16|Q8_0|Q4_0|Q4_K_M|Q6_K|Q5_K_M|Q3_K_M|Q2_K|F32] [--dim N --hidden N --layers N --heads N --kv-heads N --vocab N --ctx N] [--seed S] [--vocab-from FILE.gguf|auto|none] [-t THREADS] OUT.gguf"
+const genModelSynopsis = "gen-model [--preset NAME] [--type F16|Q8_0|Q4_0|Q4_K_M|Q6_K|Q5_K_M|Q3_K_M|Q2_K|BF16|F32] [--dim N --hidden N --layers N --heads N --kv-heads N --vocab N --ctx N] [--seed S] [--vocab-from FILE.gguf|auto|none] [-t THREADS] OUT.gguf"
 
 // llama2VocabFiles are where --vocab-from auto looks for the Llama 2
 // vocabulary: the repository's copy (run from the repository root) and
@@ -35,7 +35,7 @@ func cmdGenModel(args []string, stdout, stderr io.Writer) error {
 	)
 	fs := newFlagSet("gen-model", genModelSynopsis, stderr)
 	fs.StringVar(&preset, "preset", synth.DefaultPreset, "model shape: "+strings.Join(synth.PresetNames(), ", "))
-	fs.StringVar(&typ, "type", string(synth.Q4_0), "weight types, as llama-quantize mixes them: F16, Q8_0, Q4_0, Q4_K_M, Q6_K, Q5_K_M, Q3_K_M, Q2_K, F32")
+	fs.StringVar(&typ, "type", string(synth.Q4_0), "weight types, as llama-quantize mixes them: F16, Q8_0, Q4_0, Q4_K_M, Q6_K, Q5_K_M, Q3_K_M, Q2_K, BF16, F32")
 	fs.IntVar(&over.Dim, "dim", 0, "embedding length (0: the preset's)")
 	fs.IntVar(&over.Hidden, "hidden", 0, "feed-forward length (0: the preset's)")
 	fs.IntVar(&over.Layers, "layers", 0, "blocks (0: the preset's)")

@@ -72,6 +72,7 @@ type Mix string
 const (
 	F32    Mix = "F32"    // everything F32
 	F16    Mix = "F16"    // every matrix F16
+	BF16   Mix = "BF16"   // every matrix BF16
 	Q8_0   Mix = "Q8_0"   // every matrix Q8_0, output too
 	Q4_0   Mix = "Q4_0"   // Q4_0, output Q6_K
 	Q4_K_M Mix = "Q4_K_M" // Q4_K, output Q6_K, attn_v and ffn_down Q6_K in the layers use_more_bits picks
@@ -83,7 +84,7 @@ const (
 
 // Mixes lists every Mix, in the order benchmarks report them: the five
 // llama.cpp's reference speeds cover, then the other k-quant mixes.
-var Mixes = []Mix{F16, Q8_0, Q4_0, Q4_K_M, Q6_K, F32, Q5_K_M, Q3_K_M, Q2_K}
+var Mixes = []Mix{F16, Q8_0, Q4_0, Q4_K_M, Q6_K, F32, Q5_K_M, Q3_K_M, Q2_K, BF16}
 
 // ParseMix reads a mix name, case-insensitively ("q4_k_m").
 func ParseMix(s string) (Mix, error) {
@@ -106,6 +107,8 @@ func (m Mix) base() tensor.Type {
 		return tensor.F32
 	case F16:
 		return tensor.F16
+	case BF16:
+		return tensor.BF16
 	case Q8_0:
 		return tensor.Q8_0
 	case Q4_0:
@@ -145,6 +148,8 @@ func (m Mix) FileType() uint32 {
 		return 17
 	case Q6_K:
 		return 18
+	case BF16:
+		return 32
 	}
 	return 0
 }
@@ -215,7 +220,7 @@ func Plan(s Shape, m Mix) ([]TensorSpec, error) {
 // the counter is the layer index.
 func matrixType(m Mix, name string, layer, layers, cols, gqa int) tensor.Type {
 	t := m.base()
-	if m == F32 || m == F16 {
+	if m == F32 || m == F16 || m == BF16 {
 		// llama-quantize applies its rules only to quantized file types.
 		return t
 	}

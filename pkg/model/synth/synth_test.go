@@ -29,6 +29,7 @@ func TestPlanReferenceSizes(t *testing.T) {
 		types map[tensor.Type]int
 	}{
 		{F16, 2200281088, map[tensor.Type]int{tensor.F16: 156, tensor.F32: 45}},
+		{BF16, 2200281088, map[tensor.Type]int{tensor.BF16: 156, tensor.F32: 45}},
 		{Q8_0, 1169072128, map[tensor.Type]int{tensor.Q8_0: 156, tensor.F32: 45}},
 		{Q4_0, 635990016, map[tensor.Type]int{tensor.Q4_0: 155, tensor.Q6_K: 1, tensor.F32: 45}},
 		{Q4_K_M, 667078656, map[tensor.Type]int{tensor.Q4_K: 135, tensor.Q6_K: 21, tensor.F32: 45}},
