@@ -154,6 +154,7 @@ func usePath(p Path) {
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric
 	weightedSum = weightedSumGeneric
+	dotF32Rows = nil
 	if p != PathGeneric {
 		archInstall(p, &typeKernels)
 	}

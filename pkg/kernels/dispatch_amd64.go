@@ -69,6 +69,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
 	weightedSum = weightedSumVecAVX2
+	dotF32Rows = dotF32RowsAVX2
 }
 
 // swiGLUVecAVX2 runs swigluAVX2 and takes the groups it hands back (a lane
@@ -154,6 +155,11 @@ func dotBF16AVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotF32AVX2(n int, w, a []byte) float32
+
+// dotF32RowsAVX2 is dotF32AVX2 for len(out) rows wstride bytes apart.
+//
+//go:noescape
+func dotF32RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 
 //go:noescape
 func dotQ3_KAVX2(n int, w, a []byte) float32

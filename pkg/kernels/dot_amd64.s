@@ -239,70 +239,101 @@ hdone:
 // rather than dotF16AVX2's two: with two, the fused multiply-add latency
 // bounds a core. Not the generic path's float64 order: held to a tolerance
 // (floatDotTolerance in the tests allows 32 lanes).
+// DOTF32 is dotF32AVX2's body: the dot product of the CX float32 at SI
+// and DI, left in X0 (low float), advancing SI and DI. It ends at label
+// fdone, which the function using it defines.
+#define DOTF32 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+f32: \
+	CMPQ CX, $32; \
+	JLT  f16; \
+	VMOVUPS (SI), Y4; \
+	VMOVUPS 32(SI), Y5; \
+	VMOVUPS 64(SI), Y6; \
+	VMOVUPS 96(SI), Y7; \
+	VFMADD231PS (DI), Y4, Y0; \
+	VFMADD231PS 32(DI), Y5, Y1; \
+	VFMADD231PS 64(DI), Y6, Y2; \
+	VFMADD231PS 96(DI), Y7, Y3; \
+	ADDQ $128, SI; \
+	ADDQ $128, DI; \
+	SUBQ $32, CX; \
+	JMP  f32; \
+f16: \
+	CMPQ CX, $16; \
+	JLT  freduce; \
+	VMOVUPS (SI), Y4; \
+	VMOVUPS 32(SI), Y5; \
+	VFMADD231PS (DI), Y4, Y0; \
+	VFMADD231PS 32(DI), Y5, Y1; \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	SUBQ $16, CX; \
+	JMP  f16; \
+freduce: \
+	CMPQ CX, $8; \
+	JLT  fsum; \
+	VMOVUPS (SI), Y4; \
+	VFMADD231PS (DI), Y4, Y3; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	SUBQ $8, CX; \
+fsum: \
+	VADDPS Y2, Y0, Y0; \
+	VADDPS Y3, Y1, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	HSUM8; \
+f1: \
+	TESTQ CX, CX; \
+	JZ    fdone; \
+	VMOVSS (SI), X4; \
+	VFMADD231SS (DI), X4, X0; \
+	ADDQ $4, SI; \
+	ADDQ $4, DI; \
+	DECQ CX; \
+	JMP  f1
+
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-f32:
-	CMPQ CX, $32
-	JLT  f16
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ $128, SI
-	ADDQ $128, DI
-	SUBQ $32, CX
-	JMP  f32
-
-f16:
-	CMPQ CX, $16
-	JLT  freduce
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP  f16
-
-freduce:
-	CMPQ CX, $8
-	JLT  fsum
-	VMOVUPS (SI), Y4
-	VFMADD231PS (DI), Y4, Y3
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $8, CX
-
-fsum:
-	VADDPS Y2, Y0, Y0
-	VADDPS Y3, Y1, Y1
-	VADDPS Y1, Y0, Y0
-	HSUM8
-
-f1:
-	TESTQ CX, CX
-	JZ    fdone
-	VMOVSS (SI), X4
-	VFMADD231SS (DI), X4, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  f1
+	DOTF32
 
 fdone:
 	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotF32AVX2 (DOTF32, the same instructions) for len(out) rows wstride
+// bytes apart against one activation row, out[r] for row r: generation
+// in small F32 models is a long run of short rows, and a Go call per row
+// cost as much as the row.
+TEXT ·dotF32RowsAVX2(SB), NOSPLIT, $0-88
+	MOVQ w_base+8(FP), R12
+	MOVQ out_base+64(FP), R13
+	MOVQ out_len+72(FP), R11
+	TESTQ R11, R11
+	JZ    frall
+
+frrow:
+	MOVQ n+0(FP), CX
+	MOVQ R12, SI
+	MOVQ a_base+40(FP), DI
+	DOTF32
+
+fdone:
+	VMOVSS X0, (R13)
+	ADDQ   $4, R13
+	ADDQ   wstride+32(FP), R12
+	DECQ   R11
+	JNZ    frrow
+
+frall:
 	VZEROUPPER
 	RET
 

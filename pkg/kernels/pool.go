@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
 // Pool runs work on a fixed set of goroutines started once. A Parallel call
@@ -328,6 +330,10 @@ func (p *Pool) matmulRows(lo, hi int) {
 	}
 	var buf []byte // a repacked row in ggml's order, for dot
 	rowMajor := j.m.Layout == LayoutRows
+	if rowMajor && j.batch == 1 && j.m.Type == tensor.F32 && dotF32Rows != nil && lo < hi {
+		dotF32Rows(cols, j.m.Data[lo*rb:hi*rb], rb, j.xa[:ab], j.out[lo:hi])
+		return
+	}
 	for r := lo; r < hi; r++ {
 		// Sliced here for row-major weights: small models' rows are a few
 		// dozen bytes, and ggmlRow's call was a fifth of their token time.
@@ -342,6 +348,12 @@ func (p *Pool) matmulRows(lo, hi int) {
 		}
 	}
 }
+
+// dotF32Rows, where the path has it, is the F32 dot product for many rows
+// against one activation row with the dot kernel's bits: MatMul's route
+// for generation with F32 weights (small models), a call per row being
+// as slow as the row.
+var dotF32Rows func(n int, w []byte, wstride int, a []byte, out []float32)
 
 // parallelMinBytes is the least weight traffic (bytes times batch) worth
 // splitting across workers: below it the hand-off costs more than it saves.
