@@ -163,7 +163,7 @@ cmd_test() {
 # AVX512_TESTS are the kernel tests that hold every path's kernels to the
 # generic code; test-avx512 runs them on the avx512 path of an emulated Ice
 # Lake (this machine has no AVX-512, and QEMU's TCG does not emulate it).
-AVX512_TESTS='TestSIMDDotsMatchGeneric|TestSIMDActivationQuantizers|TestSIMDSwiGLU|TestSIMDWeightedSum|TestTileSplitMatchesScalar|TestMatMulMatchesVecDot|TestPathSelection'
+AVX512_TESTS='TestSIMDDotsMatchGeneric|TestSIMDActivationQuantizers|TestSIMDSwiGLU|TestSIMDWeightedSum|TestDotRows|TestTileSplitMatchesScalar|TestMatMulMatchesVecDot|TestPathSelection'
 
 cmd_test_avx512() {
 	deps_apt

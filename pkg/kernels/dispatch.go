@@ -155,6 +155,7 @@ func usePath(p Path) {
 	swiGLUVec = swiGLUVecGeneric
 	weightedSum = weightedSumGeneric
 	dotF32Rows = nil
+	dotRows = dotRowsGeneric
 	if p != PathGeneric {
 		archInstall(p, &typeKernels)
 	}

@@ -70,6 +70,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	swiGLUVec = swiGLUVecAVX2
 	weightedSum = weightedSumVecAVX2
 	dotF32Rows = dotF32RowsAVX2
+	dotRows = dotRowsAVX2
 }
 
 // swiGLUVecAVX2 runs swigluAVX2 and takes the groups it hands back (a lane
@@ -109,6 +110,14 @@ func weightedSumVecAVX2(dst, w, rows []float32, stride int) {
 
 //go:noescape
 func weightedSumAVX2(dst *float32, n int, w *float32, nw int, rows *float32, stride int)
+
+// dotRowsAVX2 runs dotF32RowsAVX2 on the float32 slices' bytes: Dot's
+// kernel for every row in one call.
+func dotRowsAVX2(out, x, rows []float32, stride int) {
+	n := (len(out)-1)*stride + len(x)
+	dotF32RowsAVX2(len(x), unsafe.Slice((*byte)(unsafe.Pointer(&rows[0])), 4*n), 4*stride,
+		unsafe.Slice((*byte)(unsafe.Pointer(&x[0])), 4*len(x)), out)
+}
 
 // dotFloatsAVX2 runs dotF32AVX2 on the float32 slices' bytes (amd64 is
 // little-endian, the F32 row layout).

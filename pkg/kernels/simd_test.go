@@ -553,3 +553,27 @@ func TestF32RowsKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestDotRows holds each path's DotRows to Dot on every row, bit for bit,
+// for head widths around the kernel's steps and rows a cache stride apart.
+func TestDotRows(t *testing.T) {
+	saved := ActivePath()
+	defer usePath(saved)
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, p := range SupportedPaths() {
+		usePath(p)
+		for _, n := range []int{0, 1, 7, 8, 9, 32, 48, 64, 100, 128} {
+			for _, nrows := range []int{1, 3, 40} {
+				stride := n + 5
+				x, rows := randRow(r, n, 0), randRow(r, nrows*stride, 1)
+				out := make([]float32, nrows)
+				DotRows(out, x, rows, stride)
+				for i, got := range out {
+					if want := Dot(x, rows[i*stride:i*stride+n]); !sameFloat(got, want) {
+						t.Errorf("%s n=%d row %d of %d: %g, Dot %g", p, n, i, nrows, got, want)
+					}
+				}
+			}
+		}
+	}
+}

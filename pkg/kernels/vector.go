@@ -158,6 +158,27 @@ func weightedSumGeneric(dst, w, rows []float32, stride int) {
 	}
 }
 
+// DotRows sets out[t] = Dot(x, rows[t*stride:t*stride+len(x)]) for each t <
+// len(out), with Dot's bits: attention's scores against the cached keys,
+// in one call.
+func DotRows(out, x, rows []float32, stride int) {
+	if len(out) == 0 || len(x) == 0 {
+		clear(out)
+		return
+	}
+	_ = rows[(len(out)-1)*stride+len(x)-1] // one bounds check for all rows
+	dotRows(out, x, rows, stride)
+}
+
+// dotRows is DotRows' kernel on the active path.
+var dotRows = dotRowsGeneric
+
+func dotRowsGeneric(out, x, rows []float32, stride int) {
+	for t := range out {
+		out[t] = dotFloats(x, rows[t*stride:t*stride+len(x)])
+	}
+}
+
 // dotFloats is Dot's kernel on the active path.
 var dotFloats = dotFloatsGeneric
 

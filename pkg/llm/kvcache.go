@@ -95,15 +95,14 @@ func newAttnScratch(ctx int) *attnScratch {
 // over cached positions [0, pos]: out = softmax(q·K/sqrt(d)) · V. off selects
 // the kv head's columns.
 func (c *kvCache) attend(layer, pos, off int, q, out []float32, sc *attnScratch, scale float32) {
-	hd := len(q)
 	att := sc.att[:pos+1]
 	if c.typ == KVF16 {
 		c.attendF16(layer, off, q, out, att, sc.col[:pos+1], scale)
 		return
 	}
-	ks := c.k32[layer]
+	kernels.DotRows(att, q, c.k32[layer][off:], c.kvDim)
 	for t := range att {
-		att[t] = kernels.Dot(q, ks[t*c.kvDim+off:t*c.kvDim+off+hd]) * scale
+		att[t] *= scale
 	}
 	kernels.Softmax(att)
 	kernels.WeightedSum(out, att, c.v32[layer][off:], c.kvDim)
