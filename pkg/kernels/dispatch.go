@@ -95,6 +95,16 @@ type dot4Kernel func(n int, w []byte, rowStride, blockStride int, a []byte, out 
 // at once.
 var dot4Kernels [len(typeKernels)]dot4Kernel
 
+// tok4Kernel computes one weight row against four activation rows astride
+// bytes apart, out[i] getting exactly the bits the type's dot gives for
+// activation row i.
+type tok4Kernel func(n int, w []byte, a []byte, astride int, out *[4]float32)
+
+// tok4Kernels holds, per weight type, the active path's four-token kernel
+// where it has one. For types with no batch kernel MatMul uses it to
+// decode each weight block once per four tokens rather than per token.
+var tok4Kernels [len(typeKernels)]tok4Kernel
+
 // quadKernel computes the four rows of one quad of a LayoutQuads matrix
 // against one activation row, out[i] getting exactly the bits the type's
 // dot gives for row i. prep, when set, derives from each converted
@@ -147,6 +157,7 @@ func init() {
 func usePath(p Path) {
 	typeKernels = genericKernels
 	dot4Kernels = [len(typeKernels)]dot4Kernel{}
+	tok4Kernels = [len(typeKernels)]tok4Kernel{}
 	quadKernels = [len(typeKernels)]quadKernel{}
 	kquantMatmul = [len(typeKernels)]*kquantKernels{}
 	batchKernels = [len(typeKernels)]*batchKernel{}

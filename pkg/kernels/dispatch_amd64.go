@@ -55,6 +55,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	installKQuantAVX2()
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
+	tok4Kernels[tensor.Q2_K] = dotQ2_Kx4AVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
@@ -181,6 +182,9 @@ func dotQ5_KAVX2(n int, w, a []byte) float32
 
 //go:noescape
 func dotQ2_KAVX2(n int, w, a []byte) float32 // dotk2_amd64.s
+
+//go:noescape
+func dotQ2_Kx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32) // dotk2_amd64.s
 
 //go:noescape
 func dotQ6_KAVX2(n int, w, a []byte) float32

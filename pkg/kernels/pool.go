@@ -260,6 +260,7 @@ type matmulJob struct {
 	m            Matrix
 	k            *typeKernel
 	dot4         dot4Kernel
+	tok4         tok4Kernel
 	quad         quadKernel // for LayoutQuads
 	prep         []byte
 	pb           int // prep bytes per activation row
@@ -343,7 +344,19 @@ func (p *Pool) matmulRows(lo, hi int) {
 		} else {
 			wrow = j.m.ggmlRow(&buf, r)
 		}
-		for b := 0; b < j.batch; b++ {
+		b := 0
+		if tok4 := j.tok4; tok4 != nil {
+			// Four tokens a call: the row's blocks are decoded once for
+			// the four.
+			var o [4]float32
+			for ; b+4 <= j.batch; b += 4 {
+				tok4(cols, wrow, j.xa[b*ab:(b+4)*ab], ab, &o)
+				for i, v := range o {
+					j.out[(b+i)*rows+r] = v
+				}
+			}
+		}
+		for ; b < j.batch; b++ {
 			j.out[b*rows+r] = dot(cols, wrow, j.xa[b*ab:(b+1)*ab])
 		}
 	}
@@ -385,7 +398,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		p.scratch = make([]byte, need)
 	}
 	p.mm = matmulJob{
-		m: m, k: k, dot4: dot4Kernels[m.Type], quantize: activationQuantizer(k.act),
+		m: m, k: k, dot4: dot4Kernels[m.Type], tok4: tok4Kernels[m.Type], quantize: activationQuantizer(k.act),
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}

@@ -1,0 +1,89 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/llmboot/llmboot/pkg/tensor"
+)
+
+// TestQ2_Kx4MatchesOneRow holds dotQ2_Kx4AVX2 to dotQ2_KAVX2 bit for bit
+// (NaNs included, their payloads too) for each of its four activation
+// rows: quantized and raw weight rows (random and the edge byte
+// patterns), rows whose f16 d or dmin is infinite, NaN or subnormal,
+// activation rows of different fills side by side, and strides with and
+// without padding between the rows.
+func TestQ2_Kx4MatchesOneRow(t *testing.T) {
+	if !PathSupported(PathAVX2) {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	const bs = 84
+	// special sets d and dmin of every block to f16 specials.
+	special := func(wb []byte, d, dmin uint16) []byte {
+		for k := 0; k+bs <= len(wb); k += bs {
+			binary.LittleEndian.PutUint16(wb[k+80:], d)
+			binary.LittleEndian.PutUint16(wb[k+82:], dmin)
+		}
+		return wb
+	}
+	type wcase struct {
+		name string
+		row  func(nb int) []byte
+	}
+	wcases := []wcase{}
+	for kind := 0; kind < 6; kind++ {
+		wcases = append(wcases, wcase{fmt.Sprintf("quantized%d", kind), func(nb int) []byte {
+			return encode(t, tensor.Q2_K, randRow(r, nb*qkK, kind))
+		}})
+	}
+	for _, fill := range []string{"random", "zero", "max", "min", "127"} {
+		wcases = append(wcases, wcase{"raw " + fill, func(nb int) []byte { return rawBlocks(r, tensor.Q2_K, nb, fill) }})
+	}
+	for _, sp := range []struct {
+		name    string
+		d, dmin uint16
+	}{{"inf d", 0x7c00, 0x3c00}, {"-inf dmin", 0x3c00, 0xfc00}, {"nan d", 0x7e01, 0x3c00}, {"nan both", 0x7e01, 0xfe02}, {"subnormal", 0x0001, 0x8003}, {"max f16", 0x7bff, 0x7bff}} {
+		wcases = append(wcases, wcase{sp.name, func(nb int) []byte { return special(rawBlocks(r, tensor.Q2_K, nb, "random"), sp.d, sp.dmin) }})
+	}
+	afills := [][4]string{
+		{"random", "random", "random", "random"},
+		{"random", "127", "max", "zero"},
+		{"zero", "max", "127", "random"},
+		{"max", "max", "max", "max"},
+	}
+	for _, nb := range []int{1, 2, 3, 5, 16} {
+		n := nb * qkK
+		ab := nb * 292
+		for _, wc := range wcases {
+			for _, af := range afills {
+				for _, pad := range []int{0, 292, 7} {
+					wb := wc.row(nb)
+					astride := ab + pad
+					acts := make([]byte, 3*astride+ab)
+					for i, fill := range af {
+						copy(acts[i*astride:], activationRaw(r, tensor.Q8_K, nb, fill))
+					}
+					var got [4]float32
+					dotQ2_Kx4AVX2(n, wb, acts, astride, &got)
+					for i := range got {
+						a := acts[i*astride : i*astride+ab]
+						want := dotQ2_KAVX2(n, wb, a)
+						if math.Float32bits(got[i]) != math.Float32bits(want) {
+							t.Errorf("n=%d %s acts %v stride %d: row %d %g (%#08x), one-row %g (%#08x)",
+								n, wc.name, af, astride, i, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+						}
+						if g := dotQ2_K(n, wb, a); !sameFloat(want, g) {
+							t.Errorf("n=%d %s acts %v: row %d one-row %g, generic %g", n, wc.name, af, i, want, g)
+						}
+					}
+				}
+			}
+		}
+	}
+}
