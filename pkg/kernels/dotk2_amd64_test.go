@@ -87,3 +87,44 @@ func TestQ2_Kx4MatchesOneRow(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQ2_Kx4 times the one-row Q2_K kernel against one activation
+// row and the four-token kernel against four, on a 4096-element row in
+// L1. ns/sb is per weight super-block read (one token for "1row", four
+// for "x4"); ns/sb-tok divides that by the tokens, the cost MatMul pays
+// per weight super-block and token.
+func BenchmarkQ2_Kx4(b *testing.B) {
+	if !PathSupported(PathAVX2) {
+		b.Skip("no AVX2")
+	}
+	const n = 4096
+	r := rand.New(rand.NewPCG(3, 4))
+	wb := encode(b, tensor.Q2_K, randRow(r, n, 0))
+	ab := typeBytes(b, tensor.Q8_K, n)
+	acts := make([]byte, 4*ab)
+	for i := 0; i < 4; i++ {
+		if err := QuantizeActivations(tensor.Q8_K, acts[i*ab:(i+1)*ab], randRow(r, n, 0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report := func(b *testing.B, toks int) {
+		sb := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / (n / qkK)
+		b.ReportMetric(sb, "ns/sb")
+		b.ReportMetric(sb/float64(toks), "ns/sb-tok")
+	}
+	b.Run("1row", func(b *testing.B) {
+		var sink float32
+		for b.Loop() {
+			sink += dotQ2_KAVX2(n, wb, acts[:ab])
+		}
+		_ = sink
+		report(b, 1)
+	})
+	b.Run("x4", func(b *testing.B) {
+		var out [4]float32
+		for b.Loop() {
+			dotQ2_Kx4AVX2(n, wb, acts, ab, &out)
+		}
+		report(b, 4)
+	})
+}
