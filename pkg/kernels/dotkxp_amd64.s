@@ -10,6 +10,45 @@
 // in the order the VPERMD lmPerm + VPSHUFB lmTrans pair puts it in,
 // so that pair is gone; everything else is the same instructions.
 
+// The many-row kernels' frame (dotQ*_KLMRowsAVX2), around each type's
+// block code; the labels are each function's own: krrow (a row's start),
+// krloop (a block), krend (a row's reduction), krall (the return). They
+// stand before every TEXT, so vet's frame check does not read them as
+// the preceding function's.
+// KROWSHEAD: R12 the weight row, R13 the output, R11 the rows left.
+#define KROWSHEAD \
+	MOVQ  w_base+8(FP), R12; \
+	MOVQ  out_base+64(FP), R13; \
+	MOVQ  out_len+72(FP), R11; \
+	TESTQ R11, R11; \
+	JZ    krall
+
+// KROWSTART: CX superblocks, SI the row, DI the activations, sums[8]
+// (Y13) zero.
+#define KROWSTART \
+	MOVQ   n+0(FP), CX; \
+	SHRQ   $8, CX; \
+	MOVQ   R12, SI; \
+	MOVQ   a_base+40(FP), DI; \
+	VXORPS Y13, Y13, Y13; \
+	TESTQ  CX, CX; \
+	JZ     krend
+
+// KROWNEXT(bb): the next block, bb weight bytes on.
+#define KROWNEXT(bb) \
+	ADDQ $bb, SI; \
+	ADDQ $288, DI; \
+	DECQ CX; \
+	JNZ  krloop
+
+// KROWOUT(res): the row's float in res to the output, then the next row.
+#define KROWOUT(res) \
+	VMOVSS res, (R13); \
+	ADDQ   $4, R13; \
+	ADDQ   wstride+32(FP), R12; \
+	DECQ   R11; \
+	JNZ    krrow
+
 // Q4KSCALES sets AX to the 8 scale bytes and R10 to the 8 min bytes of
 // the Q4_K block at SI (get_scale_min_k4, ggml's utmp shuffle). Clobbers
 // BX, DX, R8, R9.
@@ -1147,24 +1186,14 @@ q3x8done:
 // activation row, out[r] for row r: the same code per row, without a call
 // per row.
 TEXT ·dotQ4_KLMPRowsAVX2(SB), NOSPLIT, $64-88
-	MOVQ w_base+8(FP), R12
-	MOVQ out_base+64(FP), R13
-	MOVQ out_len+72(FP), R11
 	VMOVDQU bytes0f<>(SB), Y11
-	TESTQ R11, R11
-	JZ    q4rall
+	KROWSHEAD
 
-q4rrow:
-	MOVQ n+0(FP), CX
-	SHRQ $8, CX
-	MOVQ R12, SI
-	MOVQ a_base+40(FP), DI
-	VXORPS  Y13, Y13, Y13      // sums[8]
+krrow:
 	VXORPS  X12, X12, X12      // sumf
-	TESTQ CX, CX
-	JZ    q4rend
+	KROWSTART
 
-q4rloop:
+krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
@@ -1208,20 +1237,13 @@ q4rloop:
 	VMULPS    Y0, Y5, Y5
 	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
 
-	ADDQ $144, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q4rloop
+	KROWNEXT(144)
 
-q4rend:
+krend:
 	SUMLANES
-	VMOVSS X12, (R13)
-	ADDQ   $4, R13
-	ADDQ   wstride+32(FP), R12
-	DECQ   R11
-	JNZ    q4rrow
+	KROWOUT(X12)
 
-q4rall:
+krall:
 	VZEROUPPER
 	RET
 
@@ -1233,24 +1255,14 @@ q4rall:
 // clobbers them). The prefetch is dotQ4_KLMPRowsAVX2's: three lines a
 // block cover the 176 bytes a block moves on.
 TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $64-88
-	MOVQ w_base+8(FP), R12
-	MOVQ out_base+64(FP), R13
-	MOVQ out_len+72(FP), R11
 	VMOVDQU bytes0f<>(SB), Y11
-	TESTQ R11, R11
-	JZ    q5rall
+	KROWSHEAD
 
-q5rrow:
-	MOVQ n+0(FP), CX
-	SHRQ $8, CX
-	MOVQ R12, SI
-	MOVQ a_base+40(FP), DI
-	VXORPS  Y13, Y13, Y13      // sums[8]
+krrow:
 	VXORPS  X12, X12, X12      // sumf
-	TESTQ CX, CX
-	JZ    q5rend
+	KROWSTART
 
-q5rloop:
+krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
@@ -1283,20 +1295,13 @@ q5rloop:
 	VMULPS    Y0, Y5, Y5
 	VADDPS    Y5, Y13, Y13     // sums[l] += d * aux32[l]
 
-	ADDQ $176, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q5rloop
+	KROWNEXT(176)
 
-q5rend:
+krend:
 	SUMLANES
-	VMOVSS X12, (R13)
-	ADDQ   $4, R13
-	ADDQ   wstride+32(FP), R12
-	DECQ   R11
-	JNZ    q5rrow
+	KROWOUT(X12)
 
-q5rall:
+krall:
 	VZEROUPPER
 	RET
 
@@ -1306,25 +1311,15 @@ q5rall:
 // activation row, out[r] for row r: the same code per row, without a call
 // per row.
 TEXT ·dotQ6_KLMPRowsAVX2(SB), NOSPLIT, $64-88
-	MOVQ w_base+8(FP), R12
-	MOVQ out_base+64(FP), R13
-	MOVQ out_len+72(FP), R11
 	VMOVDQU bytes0f<>(SB), Y12
 	VMOVDQU bytes20<>(SB), Y0
 	VMOVDQU bytes30<>(SB), Y1
-	TESTQ R11, R11
-	JZ    q6rall
+	KROWSHEAD
 
-q6rrow:
-	MOVQ n+0(FP), CX
-	SHRQ $8, CX
-	MOVQ R12, SI
-	MOVQ a_base+40(FP), DI
-	VXORPS  Y13, Y13, Y13      // sums[8]
-	TESTQ CX, CX
-	JZ    q6rend
+krrow:
+	KROWSTART
 
-q6rloop:
+krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
@@ -1361,12 +1356,9 @@ q6rloop:
 	VMULPS       Y3, Y5, Y5
 	VADDPS       Y5, Y13, Y13  // sums[l] += d * aux32[l]
 
-	ADDQ $210, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q6rloop
+	KROWNEXT(210)
 
-q6rend:
+krend:
 	VXORPS  X9, X9, X9         // not X12: Y12 holds the nibble mask
 	VMOVUPS Y13, (SP)
 	VADDSS  0(SP), X9, X9
@@ -1377,13 +1369,9 @@ q6rend:
 	VADDSS  20(SP), X9, X9
 	VADDSS  24(SP), X9, X9
 	VADDSS  28(SP), X9, X9
-	VMOVSS  X9, (R13)
-	ADDQ    $4, R13
-	ADDQ    wstride+32(FP), R12
-	DECQ    R11
-	JNZ     q6rrow
+	KROWOUT(X9)
 
-q6rall:
+krall:
 	VZEROUPPER
 	RET
 
@@ -1400,24 +1388,14 @@ q6rall:
 // chunk, lane-major; Y3: the activations; Y4/Y5: lo and h, then
 // products; Y6: a scale pair; Y7/Y8: int32 lane sums.
 TEXT ·dotQ3_KLMPRowsAVX2(SB), NOSPLIT, $64-88
-	MOVQ w_base+8(FP), R12
-	MOVQ out_base+64(FP), R13
-	MOVQ out_len+72(FP), R11
 	VMOVDQU bytes03<>(SB), Y11
 	VMOVDQU bytes04<>(SB), Y10
-	TESTQ R11, R11
-	JZ    q3rall
+	KROWSHEAD
 
-q3rrow:
-	MOVQ n+0(FP), CX
-	SHRQ $8, CX
-	MOVQ R12, SI
-	MOVQ a_base+40(FP), DI
-	VXORPS  Y13, Y13, Y13      // sums[8]
-	TESTQ CX, CX
-	JZ    q3rend
+krrow:
+	KROWSTART
 
-q3rloop:
+krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	Q3KSCALES(bytes0f<>(SB), bytes30<>(SB), X0, Y0)
@@ -1468,20 +1446,13 @@ q3rloop:
 	VMULPS       Y12, Y7, Y7
 	VADDPS       Y7, Y13, Y13  // sums[l] += d * aux32[l]
 
-	ADDQ $110, SI
-	ADDQ $288, DI
-	DECQ CX
-	JNZ  q3rloop
+	KROWNEXT(110)
 
-q3rend:
+krend:
 	VXORPS X12, X12, X12      // sumf
 	SUMLANES
-	VMOVSS X12, (R13)
-	ADDQ   $4, R13
-	ADDQ   wstride+32(FP), R12
-	DECQ   R11
-	JNZ    q3rrow
+	KROWOUT(X12)
 
-q3rall:
+krall:
 	VZEROUPPER
 	RET
