@@ -104,18 +104,34 @@ GLOBL q2Bytes03<>(SB), RODATA|NOPTR, $32
 	VPSHUFB shuf, Y1, Y3; \
 	Q2KMAC0(off(DI), Y2, Y3, Y2, Y4)
 
+// Q2KCONSTS loads the constants both kernels keep in registers: bytes 3
+// (Y15), bytes 0x0f (Y14) and the four scale shuffles of groups 0-3 (Y8-Y11).
+#define Q2KCONSTS \
+	VMOVDQU q2Bytes03<>(SB), Y15; \
+	VMOVDQU bytes0f<>(SB), Y14; \
+	VMOVDQU q2ScShuf<>+0(SB), Y8; \
+	VMOVDQU q2ScShuf<>+32(SB), Y9; \
+	VMOVDQU q2ScShuf<>+64(SB), Y10; \
+	VMOVDQU q2ScShuf<>+96(SB), Y11
+
+// Q2KHALF1(group) is a super-block's second half, sub-blocks 8-15 and
+// activations 128-255, each group through group(j, shuf, off): Q2KGROUP
+// (one row) or Q2KGROUP4 (four).
+#define Q2KHALF1(group) \
+	VMOVDQU 48(SI), Y0; \
+	VPSRLDQ $8, Y1, Y1; \
+	group(0, Y8, 132); \
+	group(1, Y9, 164); \
+	group(2, Y10, 196); \
+	group(3, Y11, 228)
+
 // func dotQ2_KAVX2(n int, w, a []byte) float32
 TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
 	SHRQ $8, CX
-	VMOVDQU q2Bytes03<>(SB), Y15
-	VMOVDQU bytes0f<>(SB), Y14
-	VMOVDQU q2ScShuf<>+0(SB), Y8
-	VMOVDQU q2ScShuf<>+32(SB), Y9
-	VMOVDQU q2ScShuf<>+64(SB), Y10
-	VMOVDQU q2ScShuf<>+96(SB), Y11
+	Q2KCONSTS
 	VXORPS  X12, X12, X12      // sumf
 	TESTQ   CX, CX
 	JZ      q2kdone
@@ -136,13 +152,7 @@ q2kloop:
 	Q2KGROUP(2, Y10, 68)
 	Q2KGROUP(3, Y11, 100)
 
-	// Half 1: sub-blocks 8-15, activations 128-255.
-	VMOVDQU 48(SI), Y0
-	VPSRLDQ $8, Y1, Y1         // scales 8-15 to bytes 0-7
-	Q2KGROUP(0, Y8, 132)
-	Q2KGROUP(1, Y9, 164)
-	Q2KGROUP(2, Y10, 196)
-	Q2KGROUP(3, Y11, 228)
+	Q2KHALF1(Q2KGROUP)
 
 	// [isum, summs] from the partial sums, then the float part in the
 	// reference's order; the packed ops round each lane as scalar ones do.
@@ -205,12 +215,7 @@ TEXT ·dotQ2_Kx4AVX2(SB), NOSPLIT, $0-72
 	LEAQ (R8)(R8*1), R9
 	LEAQ (R9)(R8*1), R10
 	SHRQ $8, CX
-	VMOVDQU q2Bytes03<>(SB), Y15
-	VMOVDQU bytes0f<>(SB), Y14
-	VMOVDQU q2ScShuf<>+0(SB), Y8
-	VMOVDQU q2ScShuf<>+32(SB), Y9
-	VMOVDQU q2ScShuf<>+64(SB), Y10
-	VMOVDQU q2ScShuf<>+96(SB), Y11
+	Q2KCONSTS
 	VXORPS  X12, X12, X12      // sumf, rows 0-3
 	TESTQ   CX, CX
 	JZ      q2k4done
@@ -232,13 +237,7 @@ q2k4loop:
 	Q2KGROUP4(2, Y10, 68)
 	Q2KGROUP4(3, Y11, 100)
 
-	// Half 1: sub-blocks 8-15, activations 128-255.
-	VMOVDQU 48(SI), Y0
-	VPSRLDQ $8, Y1, Y1         // scales 8-15 to bytes 0-7
-	Q2KGROUP4(0, Y8, 132)
-	Q2KGROUP4(1, Y9, 164)
-	Q2KGROUP4(2, Y10, 196)
-	Q2KGROUP4(3, Y11, 228)
+	Q2KHALF1(Q2KGROUP4)
 
 	// isum of rows 0-3 in X4.
 	VPHADDD      Y5, Y4, Y4    // per half: row 0 pairs, row 1 pairs
