@@ -105,6 +105,16 @@ type tok4Kernel func(n int, w []byte, a []byte, astride int, out *[4]float32)
 // decode each weight block once per four tokens rather than per token.
 var tok4Kernels [len(typeKernels)]tok4Kernel
 
+// rowsKernel computes len(out) weight rows wstride bytes apart against one
+// activation row, out[r] getting exactly the bits the type's dot gives for
+// row r: for small rows (small models) a call per row costs as much as
+// the row.
+type rowsKernel func(n int, w []byte, wstride int, a []byte, out []float32)
+
+// rowsKernels holds, per weight type, the active path's many-row kernel
+// where it has one; MatMul uses it for a single row-major activation row.
+var rowsKernels [len(typeKernels)]rowsKernel
+
 // quadKernel computes the four rows of one quad of a LayoutQuads matrix
 // against one activation row, out[i] getting exactly the bits the type's
 // dot gives for row i. prep, when set, derives from each converted
@@ -158,6 +168,7 @@ func usePath(p Path) {
 	typeKernels = genericKernels
 	dot4Kernels = [len(typeKernels)]dot4Kernel{}
 	tok4Kernels = [len(typeKernels)]tok4Kernel{}
+	rowsKernels = [len(typeKernels)]rowsKernel{}
 	quadKernels = [len(typeKernels)]quadKernel{}
 	kquantMatmul = [len(typeKernels)]*kquantKernels{}
 	batchKernels = [len(typeKernels)]*batchKernel{}
@@ -165,7 +176,6 @@ func usePath(p Path) {
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric
 	weightedSum = weightedSumGeneric
-	dotF32Rows = nil
 	dotRows = dotRowsGeneric
 	if p != PathGeneric {
 		archInstall(p, &typeKernels)

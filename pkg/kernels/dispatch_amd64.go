@@ -56,6 +56,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dot4Kernels[tensor.Q8_0] = dotQ8_0x4AVX2
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	tok4Kernels[tensor.Q2_K] = dotQ2_Kx4AVX2
+	rowsKernels[tensor.F32] = dotF32RowsAVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
@@ -70,7 +71,6 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dotFloats = dotFloatsAVX2
 	swiGLUVec = swiGLUVecAVX2
 	weightedSum = weightedSumVecAVX2
-	dotF32Rows = dotF32RowsAVX2
 	dotRows = dotRowsAVX2
 }
 
@@ -90,22 +90,18 @@ func swiGLUVecAVX2(dst, gate, up []float32) {
 }
 
 // weightedSumVecAVX2 runs weightedSumAVX2 over the columns in whole
-// groups of eight and weightedSumGeneric's loop over the rest.
+// groups of eight and weightedSumGeneric over the rest.
 func weightedSumVecAVX2(dst, w, rows []float32, stride int) {
+	if len(w) == 0 {
+		clear(dst)
+		return
+	}
 	n8 := len(dst) &^ 7
-	if n8 > 0 && len(w) > 0 {
+	if n8 > 0 {
 		weightedSumAVX2(&dst[0], n8, &w[0], len(w), &rows[0], 4*stride)
-	} else {
-		clear(dst[:n8])
 	}
 	if n8 < len(dst) {
-		tail := dst[n8:]
-		clear(tail)
-		for t, a := range w {
-			for j := range tail {
-				tail[j] += a * rows[t*stride+n8+j]
-			}
-		}
+		weightedSumGeneric(dst[n8:], w, rows[n8:], stride)
 	}
 }
 

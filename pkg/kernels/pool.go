@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
 // Pool runs work on a fixed set of goroutines started once. A Parallel call
@@ -261,6 +259,7 @@ type matmulJob struct {
 	k            *typeKernel
 	dot4         dot4Kernel
 	tok4         tok4Kernel
+	rowsK        rowsKernel
 	quad         quadKernel // for LayoutQuads
 	prep         []byte
 	pb           int // prep bytes per activation row
@@ -331,8 +330,9 @@ func (p *Pool) matmulRows(lo, hi int) {
 	}
 	var buf []byte // a repacked row in ggml's order, for dot
 	rowMajor := j.m.Layout == LayoutRows
-	if rowMajor && j.batch == 1 && j.m.Type == tensor.F32 && dotF32Rows != nil && lo < hi {
-		dotF32Rows(cols, j.m.Data[lo*rb:hi*rb], rb, j.xa[:ab], j.out[lo:hi])
+	if rk := j.rowsK; rk != nil && rowMajor && j.batch == 1 && lo < hi {
+		// One activation row: every row in one call.
+		rk(cols, j.m.Data[lo*rb:hi*rb], rb, j.xa[:ab], j.out[lo:hi])
 		return
 	}
 	for r := lo; r < hi; r++ {
@@ -361,12 +361,6 @@ func (p *Pool) matmulRows(lo, hi int) {
 		}
 	}
 }
-
-// dotF32Rows, where the path has it, is the F32 dot product for many rows
-// against one activation row with the dot kernel's bits: MatMul's route
-// for generation with F32 weights (small models), a call per row being
-// as slow as the row.
-var dotF32Rows func(n int, w []byte, wstride int, a []byte, out []float32)
 
 // parallelMinBytes is the least weight traffic (bytes times batch) worth
 // splitting across workers: below it the hand-off costs more than it saves.
@@ -398,7 +392,7 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		p.scratch = make([]byte, need)
 	}
 	p.mm = matmulJob{
-		m: m, k: k, dot4: dot4Kernels[m.Type], tok4: tok4Kernels[m.Type], quantize: activationQuantizer(k.act),
+		m: m, k: k, dot4: dot4Kernels[m.Type], tok4: tok4Kernels[m.Type], rowsK: rowsKernels[m.Type], quantize: activationQuantizer(k.act),
 		out: out, x: x, xa: p.scratch[:batch*ab],
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}

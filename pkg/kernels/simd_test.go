@@ -530,7 +530,7 @@ func TestF32RowsKernel(t *testing.T) {
 	}
 	var rowsKernel func(n int, w []byte, wstride int, a []byte, out []float32)
 	var dot func(n int, w, a []byte) float32
-	onPath(PathAVX2, func() { rowsKernel, dot = dotF32Rows, typeKernels[tensor.F32].dot })
+	onPath(PathAVX2, func() { rowsKernel, dot = rowsKernels[tensor.F32], typeKernels[tensor.F32].dot })
 	if rowsKernel == nil {
 		t.Skip("no many-row F32 kernel on this machine")
 	}
