@@ -23,7 +23,7 @@ func TestQ2_Kx4MatchesOneRow(t *testing.T) {
 		t.Skip("no AVX2")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
-	const bs = 84
+	const bs = q2_KBytes
 	// special sets d and dmin of every block to f16 specials.
 	special := func(wb []byte, d, dmin uint16) []byte {
 		for k := 0; k+bs <= len(wb); k += bs {
@@ -59,10 +59,10 @@ func TestQ2_Kx4MatchesOneRow(t *testing.T) {
 	}
 	for _, nb := range []int{1, 2, 3, 5, 16} {
 		n := nb * qkK
-		ab := nb * 292
+		ab := nb * q8_KBytes
 		for _, wc := range wcases {
 			for _, af := range afills {
-				for _, pad := range []int{0, 292, 7} {
+				for _, pad := range []int{0, q8_KBytes, 7} {
 					wb := wc.row(nb)
 					astride := ab + pad
 					acts := make([]byte, 3*astride+ab)
