@@ -47,7 +47,7 @@ func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 	}
 	n := kquantBenchN
 	nb := n / qkK
-	for _, w := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, w := range laneMajorTypes {
 		var kq *kquantKernels
 		onPath(PathAVX2, func() { kq = kquantMatmul[w] })
 		data, rb, ab := kquantBenchRows(b, w, kquantBenchRowTile)

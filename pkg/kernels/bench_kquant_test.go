@@ -44,7 +44,7 @@ func BenchmarkKQuantDot(b *testing.B) {
 		b.Skip("no AVX2")
 	}
 	n := kquantBenchN
-	for _, w := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, w := range laneMajorTypes {
 		for _, kc := range kquantBenchKernels(w) {
 			for _, where := range []string{"L1", "DRAM"} {
 				if where == "DRAM" && os.Getenv("KQ_DRAM") == "" {

@@ -85,7 +85,7 @@ func TestRepackLaneMajor(t *testing.T) {
 		seen[p] = true
 	}
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, typ := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, typ := range laneMajorTypes {
 		m := randMatrix(t, r, typ, 5, 512)
 		bs, rb := typ.BlockBytes(), m.RowBytes()
 		q, err := RepackLaneMajor(make([]byte, len(m.Data)), m)

@@ -24,6 +24,11 @@ func kquantTestRows(t testing.TB, r *rand.Rand, w tensor.Type, nb int, fn func(w
 	}
 }
 
+// laneMajorTypes are the weight types with lane-major kernels and a
+// LayoutLaneMajor (the tests' own list, so a type dropped from the code
+// fails them rather than leaving them).
+var laneMajorTypes = []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K}
+
 // TestLaneMajorQ8K checks that the lane-major layout round-trips to a Q8_K
 // row every k-quant dot reads as the original.
 func TestLaneMajorQ8K(t *testing.T) {
@@ -61,7 +66,7 @@ func TestLaneMajorQ8K(t *testing.T) {
 func TestKQuantLaneMajorKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, p := range simdPaths(t) {
-		for _, w := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+		for _, w := range laneMajorTypes {
 			var kq *kquantKernels
 			onPath(p, func() { kq = kquantMatmul[w] })
 			if kq == nil {
@@ -192,7 +197,7 @@ func TestMatMulLaneMajor(t *testing.T) {
 			p.Close()
 		}
 	}()
-	for _, typ := range []tensor.Type{tensor.Q3_K, tensor.Q4_K, tensor.Q5_K, tensor.Q6_K} {
+	for _, typ := range laneMajorTypes {
 		for _, shape := range [][2]int{{37, 512}, {70, 768}, {5, 256}} {
 			rows, cols := shape[0], shape[1]
 			m := randMatrix(t, r, typ, rows, cols)
