@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -350,7 +351,7 @@ func TestPoolParallel(t *testing.T) {
 		if p.Threads() != max(1, threads) {
 			t.Errorf("NewPool(%d).Threads() = %d", threads, p.Threads())
 		}
-		for _, n := range []int{0, 1, 2, 3, 7, 100} {
+		for _, n := range []int{0, 1, 2, 3, 7, 100, 1408, 5632} {
 			seen := make([]int, n)
 			chunks := make(chan [2]int, 64)
 			p.Parallel(n, func(lo, hi int) {
@@ -365,12 +366,31 @@ func TestPoolParallel(t *testing.T) {
 					t.Fatalf("threads %d n %d: index %d visited %d times", threads, n, i, c)
 				}
 			}
-			want := min(n, chunksPerThread*threads)
-			if threads <= 1 {
-				want = min(n, 1)
+			// Each claim's size depends only on where it starts, so the
+			// chunks are the same however the threads interleave: a
+			// 1/(guidedShare*threads) share of what is left, at least
+			// n/(grainPerThread*threads); one chunk on one thread.
+			var want [][2]int
+			if threads <= 1 || n == 1 {
+				want = append(want, [2]int{0, n})
+			} else {
+				grain := max(1, n/(grainPerThread*threads))
+				for lo := 0; lo < n; {
+					hi := min(lo+max(grain, (n-lo)/(guidedShare*threads)), n)
+					want = append(want, [2]int{lo, hi})
+					lo = hi
+				}
 			}
-			if nc := len(chunks); nc != want {
-				t.Errorf("threads %d n %d: %d chunks, want %d", threads, n, nc, want)
+			if n == 0 {
+				want = nil
+			}
+			var got [][2]int
+			for c := range chunks {
+				got = append(got, c)
+			}
+			slices.SortFunc(got, func(a, b [2]int) int { return a[0] - b[0] })
+			if !slices.Equal(got, want) {
+				t.Errorf("threads %d n %d: chunks %v, want %v", threads, n, got, want)
 			}
 		}
 		p.Close()

@@ -8,11 +8,12 @@ import (
 )
 
 // Pool runs work on a fixed set of goroutines started once. A Parallel call
-// publishes one job with an atomic generation counter and splits it into a
-// few chunks per thread, which the caller and the workers claim one at a
-// time with a compare-and-swap: a worker that is slow to start (its thread
-// descheduled on a busy machine) holds nobody up, the others take its
-// chunks. Idle workers spin on the generation for a short while before
+// publishes one job with an atomic generation counter; the caller and the
+// workers claim chunks of it with a compare-and-swap, each chunk a share of
+// what is left (guided scheduling), so chunks shrink towards the end: a
+// worker that is slow to start or slowed down (its thread descheduled on a
+// busy machine) holds nobody up, the others take its share, and the last
+// chunks are small, so the threads finish together. Idle workers spin on the generation for a short while before
 // parking, so the back-to-back matrix products of a token cost a few
 // atomic operations rather than channel operations and futex wake-ups. A
 // Pool of n threads keeps n-1 goroutines: the caller works too.
@@ -26,12 +27,17 @@ type Pool struct {
 	job  poolJob       // written only while no chunk of the previous job runs
 	quit atomic.Bool
 
-	// claim holds the generation (bits 32-63), the job's chunk count
-	// (16-31) and the next unclaimed chunk (0-15): a claim for an old
-	// generation fails, so a late worker never runs a finished job, and job
-	// stays untouched while any claimed chunk runs.
+	// claim holds the generation (bits 32-63) and the first unclaimed
+	// index of the job's range (0-31): a claim for an old generation
+	// fails, so a late worker never runs a finished job, and job stays
+	// untouched while any claimed chunk runs.
 	claim atomic.Uint64
-	done  atomic.Int32 // chunks of the current job finished
+	// shape holds the job's n (bits 0-31) and least chunk (32-63), read
+	// by claimers before they claim; it is written only while claim
+	// names no generation that can still be claimed (see Parallel).
+	shape atomic.Uint64
+	div   int          // a chunk is 1/div of what is left (guidedShare*threads)
+	done  atomic.Int64 // indices of the current job finished
 
 	// The caller parks on wake when the last chunks take long (see wait).
 	callerParked atomic.Bool
@@ -54,8 +60,7 @@ type Pool struct {
 }
 
 type poolJob struct {
-	fn        func(lo, hi int)
-	n, chunks int
+	fn func(lo, hi int)
 }
 
 type poolWorker struct {
@@ -68,16 +73,26 @@ type poolWorker struct {
 // short enough not to hold a core between tokens of a slow consumer.
 const spinFor = 200 * time.Microsecond
 
-// chunksPerThread is how finely Parallel splits its range: enough that a
-// late thread's share is taken by the others, few enough that claiming
-// stays cheap.
-const chunksPerThread = 4
+// guidedShare and grainPerThread set Parallel's chunks: a claim takes
+// 1/(guidedShare*threads) of what is left, and never less than
+// n/(grainPerThread*threads). With 2 threads the first chunks are a
+// quarter of the range and the last 1/32 of it, about twelve claims in
+// all: fixed eighths (the earlier split) left one thread idle for up to
+// an eighth of every matrix product whenever the other started late or
+// ran slower, as threads on this shared machine do.
+const (
+	guidedShare    = 2
+	grainPerThread = 16
+)
+
+// maxParallel bounds Parallel's n: claim keeps an index in 32 bits.
+const maxParallel = 1<<31 - 1
 
 // NewPool starts a pool of threads workers (the caller counts as one);
 // threads below 1 are taken as 1.
 func NewPool(threads int) *Pool {
 	threads = max(1, threads)
-	p := &Pool{threads: threads, callerWake: make(chan struct{}, 1)}
+	p := &Pool{threads: threads, div: guidedShare * threads, callerWake: make(chan struct{}, 1)}
 	p.mmQuant, p.mmRows, p.mmQuads = p.matmulQuantize, p.matmulRows, p.matmulQuads
 	for i := 1; i < threads; i++ {
 		w := &poolWorker{wake: make(chan struct{}, 1)}
@@ -125,16 +140,24 @@ func (p *Pool) work(w *poolWorker) {
 func (p *Pool) runChunks(g uint64) {
 	for {
 		c := p.claim.Load()
-		next, chunks := int(c&0xffff), int(c>>16&0xffff)
-		if c>>32 != g&0xffffffff || next >= chunks {
+		if c>>32 != g&0xffffffff {
 			return
 		}
-		if !p.claim.CompareAndSwap(c, c+1) {
+		// A shape of the next job read here comes with a claim word that
+		// has changed since c was loaded, so the CAS fails.
+		sh := p.shape.Load()
+		n, grain := int(sh&0xffffffff), int(sh>>32)
+		lo := int(c & 0xffffffff)
+		if lo >= n {
+			return
+		}
+		hi := min(lo+max(grain, (n-lo)/p.div), n)
+		if !p.claim.CompareAndSwap(c, c+uint64(hi-lo)) {
 			continue
 		}
-		j := p.job // safe: chunk next is claimed and unfinished, so job is generation g's
-		p.runChunk(j.fn, next*j.n/chunks, (next+1)*j.n/chunks)
-		if p.done.Add(1) == int32(chunks) && p.callerParked.CompareAndSwap(true, false) {
+		j := p.job // safe: [lo, hi) is claimed and unfinished, so job is generation g's
+		p.runChunk(j.fn, lo, hi)
+		if p.done.Add(int64(hi-lo)) == int64(n) && p.callerParked.CompareAndSwap(true, false) {
 			p.callerWake <- struct{}{}
 		}
 	}
@@ -174,11 +197,11 @@ func (p *Pool) awaitGen(w *poolWorker, seen uint64) uint64 {
 	}
 }
 
-// wait returns when all chunks of the current job are done: spinning
+// wait returns when all n indices of the current job are done: spinning
 // first, parking if that takes long.
-func (p *Pool) wait(chunks int32) {
+func (p *Pool) wait(n int64) {
 	deadline := time.Time{}
-	for spins := 0; p.done.Load() != chunks; spins++ {
+	for spins := 0; p.done.Load() != n; spins++ {
 		if spins&255 != 255 {
 			continue
 		}
@@ -192,7 +215,7 @@ func (p *Pool) wait(chunks int32) {
 			continue
 		}
 		p.callerParked.Store(true)
-		if p.done.Load() == chunks {
+		if p.done.Load() == n {
 			if !p.callerParked.CompareAndSwap(true, false) {
 				<-p.callerWake
 			}
@@ -218,8 +241,9 @@ func (p *Pool) runChunk(fn func(lo, hi int), lo, hi int) {
 }
 
 // Parallel calls fn(lo, hi) on disjoint contiguous chunks covering [0, n)
-// (at most chunksPerThread per thread, never more than n) on the pool's
-// goroutines and the caller's, and returns when all are done. A panic in
+// on the pool's goroutines and the caller's (chunks claimed as the
+// threads get to them, large first, then smaller: see guidedShare), and
+// returns when all are done. A panic in
 // fn is re-raised on the caller's goroutine after every chunk has
 // finished. Parallel may be called from several goroutines at once, or from
 // inside fn: a call that finds the pool busy runs fn(0, n) itself.
@@ -227,16 +251,20 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	chunks := min(n, chunksPerThread*(len(p.workers)+1), 0xffff)
-	if len(p.workers) == 0 || !p.mu.TryLock() {
+	if n == 1 || n > maxParallel || len(p.workers) == 0 || !p.mu.TryLock() {
 		fn(0, n)
 		return
 	}
 	defer p.mu.Unlock()
 	g := p.gen.Load() + 1
-	p.job = poolJob{fn: fn, n: n, chunks: chunks}
+	// The claim word names g with no index left before job and shape
+	// change: a claimer still on the last job fails its CAS from here on,
+	// and one that reads the new shape has a stale claim word.
+	p.claim.Store(g<<32 | 0xffffffff)
+	p.job = poolJob{fn: fn}
+	p.shape.Store(uint64(n) | uint64(max(1, n/(grainPerThread*(len(p.workers)+1))))<<32)
 	p.done.Store(0)
-	p.claim.Store(g<<32 | uint64(chunks)<<16)
+	p.claim.Store(g << 32)
 	p.gen.Store(g) // publishes the job to the workers
 	for _, w := range p.workers {
 		if w.parked.CompareAndSwap(true, false) {
@@ -244,7 +272,7 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 		}
 	}
 	p.runChunks(g)
-	p.wait(int32(chunks))
+	p.wait(int64(n))
 	p.job.fn = nil
 	if p.panicked {
 		v := p.panicValue
