@@ -121,7 +121,11 @@ var rowsKernels [len(typeKernels)]rowsKernel
 // activation row the extra data (prepBytes(n) bytes for n elements) the
 // kernel reads, once per MatMul rather than once per quad.
 type quadKernel struct {
-	dot       func(n int, w, a, prep []byte, out *[4]float32)
+	dot func(n int, w, a, prep []byte, out *[4]float32)
+	// rows, where set, is dot for len(out)/4 quads one after another in
+	// w: MatMul's one call per chunk at one token (a Go call per quad was
+	// ~3% of Q4_0 generation).
+	rows      func(n int, w, a, prep []byte, out []float32)
 	prep      func(dst, a []byte, n int)
 	prepBytes func(n int) int
 }

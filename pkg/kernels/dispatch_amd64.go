@@ -57,8 +57,8 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	tok4Kernels[tensor.Q2_K] = dotQ2_Kx4AVX2
 	rowsKernels[tensor.F32] = dotF32RowsAVX2
-	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2}
-	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
+	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2, rows: dotQ8_0QuadsRowsAVX2}
+	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, rows: dotQ4_0QuadsRowsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
 	installBatchKernels()
 	tileQSplit2x4 = tileQSplit2x4AVX2
@@ -199,6 +199,15 @@ func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 
 //go:noescape
 func dotQ8_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
+
+// The many-quad forms (quadKernel.rows): len(out)/4 quads one after
+// another in w.
+
+//go:noescape
+func dotQ4_0QuadsRowsAVX2(n int, w, a, prep []byte, out []float32)
+
+//go:noescape
+func dotQ8_0QuadsRowsAVX2(n int, w, a, prep []byte, out []float32)
 
 //go:noescape
 func quadPrepQ4_0AVX2(dst, a []byte, blocks int)

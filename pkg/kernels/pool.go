@@ -339,8 +339,13 @@ func (p *Pool) matmulRows(lo, hi int) {
 		lo = j.bk.rows(j, lo, hi)
 	}
 	if quad := j.quad.dot; quad != nil && j.m.Layout == LayoutQuads {
-		// One quad at a time (lo is a multiple of 4: matmulQuads); its
-		// bytes stay in L1 across the batch.
+		// lo is a multiple of 4 (matmulQuads), and so is hi but at the
+		// matrix's end, where LayoutQuads has whole quads.
+		if qr := j.quad.rows; qr != nil && j.batch == 1 {
+			qr(cols, j.m.Data[lo*rb:hi*rb], j.xa[:ab], j.prep[:j.pb], j.out[lo:hi])
+			return
+		}
+		// One quad at a time; its bytes stay in L1 across the batch.
 		for ; lo+4 <= hi; lo += 4 {
 			w := j.m.Data[lo*rb : (lo+4)*rb]
 			for b := 0; b < j.batch; b++ {

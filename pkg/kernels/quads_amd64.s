@@ -37,49 +37,56 @@ DATA quadIdx3<>+16(SB)/8, $0x0000000300000003
 DATA quadIdx3<>+24(SB)/8, $0x0000000300000003
 GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
 
-// QUADOUTSPLIT ends a Q4_0 quad kernel: its accumulators hold rows 0|1
-// (Y8 lanes 0-3, Y9 lanes 4-7) and rows 2|3 (Y10, Y11); each row's eight
-// lanes are put together and summed into out[i].
-#define QUADOUTSPLIT \
-	MOVQ       out+80(FP), DI; \
+// QUADOUT4(dst) ends a Q4_0 quad: its accumulators hold rows 0|1 (Y8
+// lanes 0-3, Y9 lanes 4-7) and rows 2|3 (Y10, Y11); each row's eight lanes
+// are put together and summed into the float32 at dst+4i.
+#define QUADOUT4(dst) \
 	VPERM2F128 $0x20, Y9, Y8, Y0; \
 	HSUM8; \
-	VMOVSS     X0, 0(DI); \
+	VMOVSS     X0, 0(dst); \
 	VPERM2F128 $0x31, Y9, Y8, Y0; \
 	HSUM8; \
-	VMOVSS     X0, 4(DI); \
+	VMOVSS     X0, 4(dst); \
 	VPERM2F128 $0x20, Y11, Y10, Y0; \
 	HSUM8; \
-	VMOVSS     X0, 8(DI); \
+	VMOVSS     X0, 8(dst); \
 	VPERM2F128 $0x31, Y11, Y10, Y0; \
 	HSUM8; \
-	VMOVSS     X0, 12(DI); \
+	VMOVSS     X0, 12(dst)
+
+// QUADOUTSPLIT ends a one-quad Q4_0 kernel: QUADOUT4 into out.
+#define QUADOUTSPLIT \
+	MOVQ out+80(FP), DI; \
+	QUADOUT4(DI); \
 	VZEROUPPER; \
 	RET
 
-// QUADQ8(row) is the body of the Q8_0 quad kernels: per block group the
-// four rows' scales d = f16(w.d) * f16(a.d) in X1, the activation bytes in
-// Y4, then row(idx, off, acc) for each row (Y12-Y14 and Y3 hold the
-// vpermps indices 0-3 that pick its scale); at the end row i's eight lanes
-// (Y8+i) are summed into out[i] as hsum_float_8 sums them. Y15 holds the
-// int16 ones for an AVX2 row.
-#define QUADQ8(row) \
-	MOVQ     n+0(FP), CX; \
-	MOVQ     w_base+8(FP), SI; \
-	MOVQ     a_base+32(FP), DI; \
-	SHRQ     $5, CX; \
+// QUADQ8CONSTS loads the Q8_0 quad kernels' constants: Y15 the int16
+// ones for an AVX2 row, Y12-Y14 and Y3 the vpermps indices 0-3 that pick a
+// row's scale.
+#define QUADQ8CONSTS \
 	VMOVDQU  words1<>(SB), Y15; \
 	VPXOR    Y12, Y12, Y12; \
 	VPCMPEQD Y13, Y13, Y13; \
 	VPSRLD   $31, Y13, Y13; \
 	VPADDD   Y13, Y13, Y14; \
-	VMOVDQU  quadIdx3<>(SB), Y3; \
-	VXORPS   Y8, Y8, Y8; \
-	VXORPS   Y9, Y9, Y9; \
-	VXORPS   Y10, Y10, Y10; \
-	VXORPS   Y11, Y11, Y11; \
-	TESTQ    CX, CX; \
-	JZ       q8done; \
+	VMOVDQU  quadIdx3<>(SB), Y3
+
+// QUADQ8QUAD(row) runs one quad of Q8_0 rows at SI (left at the next
+// quad) against the activation row: per block group the four rows'
+// scales d = f16(w.d) * f16(a.d) in X1, the activation bytes in Y4, then
+// row(idx, off, acc) for each row; row i's eight lanes end in Y8+i.
+// Clobbers CX, DI.
+#define QUADQ8QUAD(row) \
+	MOVQ   n+0(FP), CX; \
+	MOVQ   a_base+32(FP), DI; \
+	SHRQ   $5, CX; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	TESTQ  CX, CX; \
+	JZ     q8done; \
 q8loop: \
 	PREFETCHT0   PFDIST(SI); \
 	PREFETCHT0   PFDIST+64(SI); \
@@ -97,22 +104,124 @@ q8loop: \
 	ADDQ $34, DI; \
 	DECQ CX; \
 	JNZ  q8loop; \
-q8done: \
-	MOVQ    out+80(FP), DI; \
+q8done:
+
+// QUADQ8OUT(dst) sums row i's eight lanes (Y8+i) into the float32 at
+// dst+4i, as hsum_float_8 sums them.
+#define QUADQ8OUT(dst) \
 	VMOVAPS Y8, Y0; \
 	HSUM8; \
-	VMOVSS  X0, 0(DI); \
+	VMOVSS  X0, 0(dst); \
 	VMOVAPS Y9, Y0; \
 	HSUM8; \
-	VMOVSS  X0, 4(DI); \
+	VMOVSS  X0, 4(dst); \
 	VMOVAPS Y10, Y0; \
 	HSUM8; \
-	VMOVSS  X0, 8(DI); \
+	VMOVSS  X0, 8(dst); \
 	VMOVAPS Y11, Y0; \
 	HSUM8; \
-	VMOVSS  X0, 12(DI); \
+	VMOVSS  X0, 12(dst)
+
+// QUADQ8(row) is a whole one-quad Q8_0 kernel (AVX2 or VNNI by row).
+#define QUADQ8(row) \
+	QUADQ8CONSTS; \
+	MOVQ w_base+8(FP), SI; \
+	QUADQ8QUAD(row); \
+	MOVQ out+80(FP), DI; \
+	QUADQ8OUT(DI); \
 	VZEROUPPER; \
 	RET
+
+// QUADROWS(quad, out) is the frame of the many-quad kernels
+// (func(n int, w, a, prep []byte, out []float32)): quad(), which leaves
+// SI at the next quad and R12 alone, once per four outputs, then out(R12).
+#define QUADROWS(quad, out) \
+	MOVQ  w_base+8(FP), SI; \
+	MOVQ  out_base+80(FP), R12; \
+	MOVQ  out_len+88(FP), R11; \
+	SHRQ  $2, R11; \
+	JZ    qrdone; \
+qrloop: \
+	quad; \
+	out(R12); \
+	ADDQ  $16, R12; \
+	DECQ  R11; \
+	JNZ   qrloop; \
+qrdone: \
+	VZEROUPPER; \
+	RET
+
+// Q4QCONSTS loads the Q4_0 AVX2 quad kernels' constants.
+#define Q4QCONSTS \
+	VMOVDQU words1<>(SB), Y15; \
+	VMOVDQU bytes0f<>(SB), Y14; \
+	VMOVDQU quadIdx01<>(SB), Y13; \
+	VMOVDQU quadIdx23<>(SB), Y12
+
+// Q4QQUAD runs one quad of Q4_0 rows at SI (left at the next quad) into
+// Y8-Y11 (see QUADOUT4). The two row pairs' instructions are interleaved:
+// the same operations on the same accumulators in the same order, but
+// this CPU's schedulers keep more of them busy (~5% in L1). Clobbers CX,
+// DI, R9, R10, Y0-Y7.
+#define Q4QQUAD \
+	MOVQ   n+0(FP), CX; \
+	MOVQ   a_base+32(FP), DI; \
+	MOVQ   prep_base+56(FP), R9; \
+	SHRQ   $5, CX; \
+	MOVQ   CX, R10; \
+	SHLQ   $6, R10; \
+	ADDQ   R9, R10; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	TESTQ  CX, CX; \
+	JZ     q4qdone; \
+q4qloop: \
+	PREFETCHT0     PFDIST(SI); \
+	VMOVQ          (SI), X1; \
+	VCVTPH2PS      X1, X1; \
+	VBROADCASTSS   (R10), X0; \
+	VMULPS         X0, X1, X1; \
+	VBROADCASTI128 2(DI), Y4; \
+	VBROADCASTI128 18(DI), Y5; \
+	VMOVDQU        8(SI), Y6; \
+	VMOVDQU        40(SI), Y2; \
+	VPSRLW         $4, Y6, Y7; \
+	VPSRLW         $4, Y2, Y3; \
+	VPAND          Y14, Y6, Y6; \
+	VPAND          Y14, Y2, Y2; \
+	VPAND          Y14, Y7, Y7; \
+	VPAND          Y14, Y3, Y3; \
+	VPMADDUBSW     Y4, Y6, Y6; \
+	VPMADDUBSW     Y4, Y2, Y2; \
+	VPMADDUBSW     Y5, Y7, Y7; \
+	VPMADDUBSW     Y5, Y3, Y3; \
+	VPSUBW         (R9), Y6, Y6; \
+	VPSUBW         (R9), Y2, Y2; \
+	VPSUBW         32(R9), Y7, Y7; \
+	VPSUBW         32(R9), Y3, Y3; \
+	VPMADDWD       Y15, Y6, Y6; \
+	VPMADDWD       Y15, Y2, Y2; \
+	VPMADDWD       Y15, Y7, Y7; \
+	VPMADDWD       Y15, Y3, Y3; \
+	VCVTDQ2PS      Y6, Y6; \
+	VCVTDQ2PS      Y2, Y2; \
+	VCVTDQ2PS      Y7, Y7; \
+	VCVTDQ2PS      Y3, Y3; \
+	VPERMPS        Y1, Y13, Y4; \
+	VPERMPS        Y1, Y12, Y5; \
+	VFMADD231PS    Y6, Y4, Y8; \
+	VFMADD231PS    Y7, Y4, Y9; \
+	VFMADD231PS    Y2, Y5, Y10; \
+	VFMADD231PS    Y3, Y5, Y11; \
+	ADDQ $72, SI; \
+	ADDQ $34, DI; \
+	ADDQ $64, R9; \
+	ADDQ $4, R10; \
+	DECQ CX; \
+	JNZ  q4qloop; \
+q4qdone:
 
 // func dotQ4_0QuadsAVX2(n int, w, a, prep []byte, out *[4]float32)
 //
@@ -128,75 +237,18 @@ q8done: \
 // lane is still one row's lane, accumulated with that row's scale, so
 // nothing changes but where the lanes sit until the final sums.
 TEXT ·dotQ4_0QuadsAVX2(SB), NOSPLIT, $0-88
-	MOVQ n+0(FP), CX
+	Q4QCONSTS
 	MOVQ w_base+8(FP), SI
-	MOVQ a_base+32(FP), DI
-	MOVQ prep_base+56(FP), R9
-	SHRQ $5, CX
-	MOVQ CX, R10
-	SHLQ $6, R10
-	ADDQ R9, R10 // the float32 activation scales after the pair sums
-	VMOVDQU words1<>(SB), Y15
-	VMOVDQU bytes0f<>(SB), Y14
-	VMOVDQU quadIdx01<>(SB), Y13
-	VMOVDQU quadIdx23<>(SB), Y12
-	VXORPS  Y8, Y8, Y8   // rows 0|1, lanes 0-3
-	VXORPS  Y9, Y9, Y9   // rows 0|1, lanes 4-7
-	VXORPS  Y10, Y10, Y10 // rows 2|3, lanes 0-3
-	VXORPS  Y11, Y11, Y11 // rows 2|3, lanes 4-7
-	TESTQ   CX, CX
-	JZ      q4qdone
-
-q4qloop:
-	PREFETCHT0     PFDIST(SI)
-	VMOVQ          (SI), X1
-	VCVTPH2PS      X1, X1
-	VBROADCASTSS   (R10), X0
-	VMULPS         X0, X1, X1 // d of rows 0-3
-	VPERMPS        Y1, Y13, Y2 // d0 x4 | d1 x4
-	VPERMPS        Y1, Y12, Y3 // d2 x4 | d3 x4
-	VBROADCASTI128 2(DI), Y4  // a[0:16] twice
-	VBROADCASTI128 18(DI), Y5 // a[16:32] twice
-
-	VMOVDQU     8(SI), Y6 // levels of rows 0 and 1
-	VPSRLW      $4, Y6, Y7
-	VPAND       Y14, Y6, Y6
-	VPAND       Y14, Y7, Y7
-	VPMADDUBSW  Y4, Y6, Y6
-	VPMADDUBSW  Y5, Y7, Y7
-	VPSUBW      (R9), Y6, Y6
-	VPSUBW      32(R9), Y7, Y7
-	VPMADDWD    Y15, Y6, Y6
-	VPMADDWD    Y15, Y7, Y7
-	VCVTDQ2PS   Y6, Y6
-	VCVTDQ2PS   Y7, Y7
-	VFMADD231PS Y6, Y2, Y8
-	VFMADD231PS Y7, Y2, Y9
-
-	VMOVDQU     40(SI), Y6 // rows 2 and 3
-	VPSRLW      $4, Y6, Y7
-	VPAND       Y14, Y6, Y6
-	VPAND       Y14, Y7, Y7
-	VPMADDUBSW  Y4, Y6, Y6
-	VPMADDUBSW  Y5, Y7, Y7
-	VPSUBW      (R9), Y6, Y6
-	VPSUBW      32(R9), Y7, Y7
-	VPMADDWD    Y15, Y6, Y6
-	VPMADDWD    Y15, Y7, Y7
-	VCVTDQ2PS   Y6, Y6
-	VCVTDQ2PS   Y7, Y7
-	VFMADD231PS Y6, Y3, Y10
-	VFMADD231PS Y7, Y3, Y11
-
-	ADDQ $72, SI
-	ADDQ $34, DI
-	ADDQ $64, R9
-	ADDQ $4, R10
-	DECQ CX
-	JNZ  q4qloop
-
-q4qdone:
+	Q4QQUAD
 	QUADOUTSPLIT
+
+// func dotQ4_0QuadsRowsAVX2(n int, w, a, prep []byte, out []float32)
+//
+// dotQ4_0QuadsAVX2 for len(out)/4 quads one after another in w, out[4q+i]
+// row i of quad q: one call for a matrix's rows at one token.
+TEXT ·dotQ4_0QuadsRowsAVX2(SB), NOSPLIT, $0-104
+	Q4QCONSTS
+	QUADROWS(Q4QQUAD, QUADOUT4)
 
 // Q8QROW(idx, off, acc): row i of a Q8_0 block group into acc, its scale
 // picked from Y1 by the index vector idx, its levels at off(SI); Y4 holds
@@ -218,6 +270,14 @@ q4qdone:
 // dotQ8_0AVX2; prep is not used.
 TEXT ·dotQ8_0QuadsAVX2(SB), NOSPLIT, $0-88
 	QUADQ8(Q8QROW)
+
+// func dotQ8_0QuadsRowsAVX2(n int, w, a, prep []byte, out []float32)
+//
+// dotQ8_0QuadsAVX2 for len(out)/4 quads one after another in w, as
+// dotQ4_0QuadsRowsAVX2.
+TEXT ·dotQ8_0QuadsRowsAVX2(SB), NOSPLIT, $0-104
+	QUADQ8CONSTS
+	QUADROWS(QUADQ8QUAD(Q8QROW), QUADQ8OUT)
 
 // func quadPrepQ4_0AVX2(dst, a []byte, blocks int)
 //
