@@ -37,6 +37,13 @@ DATA quadIdx3<>+16(SB)/8, $0x0000000300000003
 DATA quadIdx3<>+24(SB)/8, $0x0000000300000003
 GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
 
+// QUADZERO clears a quad's accumulators, Y8-Y11.
+#define QUADZERO \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
 // QUADOUT4(dst) ends a Q4_0 quad: its accumulators hold rows 0|1 (Y8
 // lanes 0-3, Y9 lanes 4-7) and rows 2|3 (Y10, Y11); each row's eight lanes
 // are put together and summed into the float32 at dst+4i.
@@ -81,10 +88,7 @@ GLOBL quadIdx3<>(SB), RODATA|NOPTR, $32
 	MOVQ   n+0(FP), CX; \
 	MOVQ   a_base+32(FP), DI; \
 	SHRQ   $5, CX; \
-	VXORPS Y8, Y8, Y8; \
-	VXORPS Y9, Y9, Y9; \
-	VXORPS Y10, Y10, Y10; \
-	VXORPS Y11, Y11, Y11; \
+	QUADZERO; \
 	TESTQ  CX, CX; \
 	JZ     q8done; \
 q8loop: \
@@ -171,10 +175,7 @@ qrdone: \
 	MOVQ   CX, R10; \
 	SHLQ   $6, R10; \
 	ADDQ   R9, R10; \
-	VXORPS Y8, Y8, Y8; \
-	VXORPS Y9, Y9, Y9; \
-	VXORPS Y10, Y10, Y10; \
-	VXORPS Y11, Y11, Y11; \
+	QUADZERO; \
 	TESTQ  CX, CX; \
 	JZ     q4qdone; \
 q4qloop: \
@@ -343,10 +344,7 @@ TEXT ·dotQ4_0QuadsVNNI(SB), NOSPLIT, $0-88
 	VMOVDQU bytes08<>(SB), Y15
 	VMOVDQU quadIdx01<>(SB), Y13
 	VMOVDQU quadIdx23<>(SB), Y12
-	VXORPS  Y8, Y8, Y8    // rows 0|1, lanes 0-3
-	VXORPS  Y9, Y9, Y9    // rows 0|1, lanes 4-7
-	VXORPS  Y10, Y10, Y10 // rows 2|3, lanes 0-3
-	VXORPS  Y11, Y11, Y11 // rows 2|3, lanes 4-7
+	QUADZERO
 	TESTQ   CX, CX
 	JZ      q4vdone
 
