@@ -68,6 +68,11 @@ func (p *Pool) matmulRowsLaneMajor(lo, hi int) {
 	j := &p.mm
 	rows, cols, rb, st := j.m.Rows, j.m.Cols, j.rowBytes, j.lmStride
 	dot, rowsDot, dot4, dot8 := j.kq.dot, j.kq.rows, j.kq.dot4, j.kq.dot8
+	if j.batch == 1 && rowsDot != nil {
+		// One activation row (generation): tiles buy nothing, one call.
+		rowsDot(cols, j.m.Data[lo*rb:hi*rb], rb, j.lm[:st], j.out[lo:hi])
+		return
+	}
 	var r4 [4]float32
 	var r8 [8]float32
 	for t0 := lo; t0 < hi; t0 += lmRowTile {
