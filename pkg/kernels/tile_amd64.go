@@ -20,6 +20,18 @@ func installBatchKernels() {
 		},
 		rows: matmulTilesF16,
 	}
+	batchKernels[tensor.BF16] = &batchKernel{
+		prepLen: func(cols int) int {
+			if cols%8 != 0 {
+				return 0 // left to the row kernel (matmulTilesBF16)
+			}
+			return cols
+		},
+		prep: func(j *matmulJob, b int) {
+			bf16TileActAVX2(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab])
+		},
+		rows: matmulTilesBF16,
+	}
 }
 
 // prepQ8_0Scales writes the f16 scales of Q8_0 activation row b's blocks
@@ -117,6 +129,31 @@ func matmulTilesF16(j *matmulJob, lo, hi int) int {
 	return lo
 }
 
+// matmulTilesBF16 runs tileBF16x3x2AVX2 (j.xf holds the activations as
+// float32, in the tile's order) as matmulTilesF16 runs its tiles, for rows
+// of a multiple of 8 elements: each output is dotBF16AVX2's, bit for bit.
+func matmulTilesBF16(j *matmulJob, lo, hi int) int {
+	const R, T = 3, 2
+	rows, cols, rb, ab, fb := j.m.Rows, j.m.Cols, j.rowBytes, j.ab, j.fb
+	if cols == 0 || cols%8 != 0 {
+		return lo
+	}
+	for ; lo+R <= hi; lo += R {
+		w := j.m.Data[lo*rb : (lo+R)*rb]
+		b := 0
+		for ; b+T <= j.batch; b += T {
+			tileBF16x3x2AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
+		}
+		for ; b < j.batch; b++ {
+			a := j.xa[b*ab : (b+1)*ab]
+			for r := 0; r < R; r++ {
+				j.out[b*rows+lo+r] = j.k.dot(cols, w[r*rb:(r+1)*rb], a)
+			}
+		}
+	}
+	return lo
+}
+
 // quantizeF16Vec is quantizeF16 eight values at a time.
 func quantizeF16Vec(dst []byte, src []float32) {
 	n := len(src) &^ 7
@@ -128,6 +165,12 @@ func quantizeF16Vec(dst []byte, src []float32) {
 
 //go:noescape
 func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+
+//go:noescape
+func tileBF16x3x2AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+
+//go:noescape
+func bf16TileActAVX2(dst []float32, src []byte)
 
 //go:noescape
 func f16ToF32AVX2(dst []float32, src []byte)

@@ -318,3 +318,213 @@ f2hdone:
 // vpdpbusd; Y15 is its int32 scratch instead of the int16 ones.
 TEXT ·tileQSplit2x4VNNI(SB), NOSPLIT, $32-104
 	TILEQ2X4(QDOTSV)
+
+// BF16 weights against float32 activations (the BF16 activation row
+// converted, exactly, and laid out by bf16TileActAVX2), 3 rows x 2 tokens,
+// in dotBF16AVX2's order, so each output has its bits.
+//
+// dotBF16AVX2 fuses element i of a row into lane i mod 32 of four 8-lane
+// sums Y0-Y3, element 32k+l in increasing k; a 16-element rest after the
+// groups of 32 goes into Y0, Y1 (lanes 0-15, again i mod 32), then an
+// 8-element rest into Y3; at the end (Y0+Y2) + (Y1+Y3) and hsum_float_8's
+// order. Four sums for each of 6 outputs are 24 registers, so the row is
+// taken twice: pass 1 over each group's elements 0-15 (and the 16-element
+// rest), pass 2 over elements 16-31 (and the 8-element rest), pass 1's
+// sums kept on the stack. The weights are widened by vpunpcklwd and
+// vpunpckhwd with zero (one load and shuffle each; no shift, which would
+// compete with the FMAs): 16 bf16 become [0-3 | 8-11] and [4-7 | 12-15]
+// as floats, and the activations come in the same order, so a register
+// lane holds the sum of one lane of dotBF16AVX2's, the same products in
+// the same order, only in another place: pass 1's two registers P, Q are
+// Y0/Y1's lanes [Y0 0-3 | Y1 0-3] and [Y0 4-7 | Y1 4-7], pass 2's U, V
+// the same of Y2/Y3. (P+U) and (Q+V) are then Y0+Y2 and Y1+Y3 in that
+// arrangement, their halves added give Y0+Y1's lanes 0-3 and 4-7, and
+// those two added give hsum_float_8's first step; the rest is HSUMR's.
+// The products of two bf16 are exact in float32, so only the sums round,
+// in the same order.
+//
+// n must be a multiple of 8 (dotBF16AVX2's one-at-a-time tail is not
+// repeated here). Row r at w + r*rowStride, token t's activations at a +
+// t*aStride, result (r, t) to out + t*outStride + 4r.
+//
+// Registers: Y15 zero, Y14 a row's eight widened weights, Y12/Y13 the two
+// tokens' eight activations, Y(4r+2t) and Y(4r+2t+1) the two sums of row r
+// and token t (pass 1's stored at (4r+2t)*32(SP) and (4r+2t+1)*32(SP)); SI
+// the weights, R11 rowStride, DI the activations, BX aStride, CX steps
+// left.
+
+// BF16HALF(unpack, off) is one half of a 16-element step: the activations
+// at off(DI) against the three rows' weights widened by unpack, into the
+// sums Y0, Y2, ... (unpack = vpunpcklwd) or Y1, Y3, ... (vpunpckhwd).
+#define BF16HALF(unpack, off, a0, a1, a2, a3, a4, a5) \
+	VMOVUPS     off(DI), Y12; \
+	VMOVUPS     off(DI)(BX*1), Y13; \
+	unpack      (SI), Y15, Y14; \
+	VFMADD231PS Y12, Y14, a0; \
+	VFMADD231PS Y13, Y14, a1; \
+	unpack      (SI)(R11*1), Y15, Y14; \
+	VFMADD231PS Y12, Y14, a2; \
+	VFMADD231PS Y13, Y14, a3; \
+	unpack      (SI)(R11*2), Y15, Y14; \
+	VFMADD231PS Y12, Y14, a4; \
+	VFMADD231PS Y13, Y14, a5
+
+// BF16PASS(loop, done): CX steps of 16 elements, the weights 64 and the
+// activations 128 bytes apart.
+#define BF16PASS(loop, done) \
+	TESTQ CX, CX; \
+	JZ    done; \
+loop: \
+	BF16HALF(VPUNPCKLWD, 0, Y0, Y2, Y4, Y6, Y8, Y10); \
+	BF16HALF(VPUNPCKHWD, 32, Y1, Y3, Y5, Y7, Y9, Y11); \
+	ADDQ $64, SI; \
+	ADDQ $128, DI; \
+	DECQ CX; \
+	JNZ  loop; \
+done:
+
+#define BF16ZERO \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
+// BF16REST8(a0, a1, u, v) fuses the 8-element rest, widened into X12
+// (elements 0-3) and X13 (4-7), with a token's activations at a0 (0-3)
+// and a1 (4-7) into the high halves of its pass 2 sums u, v, which hold
+// Y3's lanes 0-3 and 4-7. Clobbers X14.
+#define BF16REST8(a0, a1, u, v) \
+	VEXTRACTF128 $1, u, X14; \
+	VFMADD231PS  a0, X12, X14; \
+	VINSERTF128  $1, X14, u, u; \
+	VEXTRACTF128 $1, v, X14; \
+	VFMADD231PS  a1, X13, X14; \
+	VINSERTF128  $1, X14, v, v
+
+// BF16OUT(u, v, xu, xv, p, q, dst): output from pass 1's sums at p(SP),
+// q(SP) and pass 2's u, v; the sum of all lanes, in dotBF16AVX2's order,
+// to dst. Clobbers X14.
+#define BF16OUT(u, v, xu, xv, p, q, dst) \
+	VADDPS       p(SP), u, u; \
+	VADDPS       q(SP), v, v; \
+	VEXTRACTF128 $1, u, X14; \
+	VADDPS       X14, xu, xu; \
+	VEXTRACTF128 $1, v, X14; \
+	VADDPS       X14, xv, xv; \
+	VADDPS       xv, xu, xu; \
+	VMOVHLPS     xu, xu, X14; \
+	VADDPS       X14, xu, xu; \
+	VMOVSHDUP    xu, X14; \
+	VADDSS       X14, xu, xu; \
+	VMOVSS       xu, dst
+
+// func tileBF16x3x2AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
+TEXT ·tileBF16x3x2AVX2(SB), NOSPLIT, $384-56
+	MOVQ n+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rowStride+16(FP), R11
+	MOVQ a+24(FP), DI
+	MOVQ aStride+32(FP), BX
+	VPXOR Y15, Y15, Y15
+	BF16ZERO
+	ADDQ $16, CX
+	SHRQ $5, CX
+	BF16PASS(bt1loop, bt1done)
+	VMOVUPS Y0, 0(SP)
+	VMOVUPS Y1, 32(SP)
+	VMOVUPS Y2, 64(SP)
+	VMOVUPS Y3, 96(SP)
+	VMOVUPS Y4, 128(SP)
+	VMOVUPS Y5, 160(SP)
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	VMOVUPS Y8, 256(SP)
+	VMOVUPS Y9, 288(SP)
+	VMOVUPS Y10, 320(SP)
+	VMOVUPS Y11, 352(SP)
+	BF16ZERO
+	MOVQ n+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+24(FP), DI
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SHRQ $5, CX
+	BF16PASS(bt2loop, bt2done)
+	MOVQ n+0(FP), CX
+	TESTQ $8, CX
+	JZ    btout
+	ANDQ $-16, CX
+	MOVQ w+8(FP), SI
+	MOVQ a+24(FP), DI
+	LEAQ (SI)(CX*2), SI
+	LEAQ (DI)(CX*4), DI
+	VPUNPCKLWD (SI), X15, X12
+	VPUNPCKHWD (SI), X15, X13
+	BF16REST8((DI), 16(DI), Y0, Y1)
+	BF16REST8((DI)(BX*1), 16(DI)(BX*1), Y2, Y3)
+	VPUNPCKLWD (SI)(R11*1), X15, X12
+	VPUNPCKHWD (SI)(R11*1), X15, X13
+	BF16REST8((DI), 16(DI), Y4, Y5)
+	BF16REST8((DI)(BX*1), 16(DI)(BX*1), Y6, Y7)
+	VPUNPCKLWD (SI)(R11*2), X15, X12
+	VPUNPCKHWD (SI)(R11*2), X15, X13
+	BF16REST8((DI), 16(DI), Y8, Y9)
+	BF16REST8((DI)(BX*1), 16(DI)(BX*1), Y10, Y11)
+
+btout:
+	MOVQ out+40(FP), AX
+	MOVQ outStride+48(FP), BX
+	BF16OUT(Y0, Y1, X0, X1, 0, 32, 0(AX))
+	BF16OUT(Y2, Y3, X2, X3, 64, 96, 0(AX)(BX*1))
+	BF16OUT(Y4, Y5, X4, X5, 128, 160, 4(AX))
+	BF16OUT(Y6, Y7, X6, X7, 192, 224, 4(AX)(BX*1))
+	BF16OUT(Y8, Y9, X8, X9, 256, 288, 8(AX))
+	BF16OUT(Y10, Y11, X10, X11, 320, 352, 8(AX)(BX*1))
+	VZEROUPPER
+	RET
+
+// func bf16TileActAVX2(dst []float32, src []byte)
+//
+// Widens len(dst) bf16 at src (len(dst) a multiple of 8) to float32 in
+// tileBF16x3x2AVX2's order: each 16 as elements [0-3, 8-11, 4-7, 12-15]
+// (vpunpcklwd and vpunpckhwd with zero, as the tile widens its weights),
+// an 8-element rest as it is (the tile widens it 4 and 4).
+TEXT ·bf16TileActAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+	VPXOR Y15, Y15, Y15
+	MOVQ  CX, DX
+	SHRQ  $4, CX
+	TESTQ CX, CX
+	JZ    b2frest
+
+b2floop:
+	VPUNPCKLWD (SI), Y15, Y0
+	VPUNPCKHWD (SI), Y15, Y1
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  b2floop
+
+b2frest:
+	TESTQ $8, DX
+	JZ    b2fdone
+	VPUNPCKLWD (SI), X15, X0
+	VPUNPCKHWD (SI), X15, X1
+	VMOVUPS    X0, (DI)
+	VMOVUPS    X1, 16(DI)
+
+b2fdone:
+	VZEROUPPER
+	RET

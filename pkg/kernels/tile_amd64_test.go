@@ -176,6 +176,65 @@ func TestTileF16(t *testing.T) {
 	}
 }
 
+// TestTileBF16 holds tileBF16x3x2AVX2 to dotBF16AVX2 bit for bit for
+// every row and token, on rows of every multiple of 8 up to 136 elements
+// (each rest of a group of 32: none, 8, 16, 24) and longer ones, with
+// strides that are not the row lengths; and bf16TileActAVX2's order.
+func TestTileBF16(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(25, 26))
+	const R, T = 3, 2
+	ns := []int{2048, 5632}
+	for n := 8; n <= 136; n += 8 {
+		ns = append(ns, n)
+	}
+	for _, n := range ns {
+		rb := 2*n + 2*8 // padded rows
+		w := make([]byte, R*rb)
+		for i := 0; i < R; i++ {
+			copy(w[i*rb:], encode(t, tensor.BF16, randRow(r, n, i+n)))
+		}
+		a := make([]byte, T*2*n)
+		af := make([]float32, T*(n+8))
+		for i := 0; i < T; i++ {
+			copy(a[i*2*n:], encode(t, tensor.BF16, randRow(r, n, i+n+3)))
+			bf16TileActAVX2(af[i*(n+8):i*(n+8)+n], a[i*2*n:])
+			checkBF16TileAct(t, af[i*(n+8):i*(n+8)+n], a[i*2*n:(i+1)*2*n])
+		}
+		const outStride = 5
+		out := make([]float32, T*outStride)
+		tileBF16x3x2AVX2(n, &w[0], rb, &af[0], 4*(n+8), &out[0], 4*outStride)
+		for i := 0; i < R; i++ {
+			for j := 0; j < T; j++ {
+				if want := dotBF16AVX2(n, w[i*rb:i*rb+2*n], a[j*2*n:(j+1)*2*n]); !sameFloat(out[j*outStride+i], want) {
+					t.Errorf("n=%d row %d token %d: %g (%#08x), dotBF16AVX2 %g (%#08x)", n, i, j,
+						out[j*outStride+i], math.Float32bits(out[j*outStride+i]), want, math.Float32bits(want))
+				}
+			}
+		}
+	}
+}
+
+// checkBF16TileAct checks bf16TileActAVX2's output got for the bf16 row
+// src: each 16 elements in the order 0-3, 8-11, 4-7, 12-15, a rest of 8
+// in order.
+func checkBF16TileAct(t *testing.T, got []float32, src []byte) {
+	t.Helper()
+	// vpunpcklwd's and vpunpckhwd's lanes: four elements from each 128 bits.
+	order := [16]int{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15}
+	for i := range got {
+		e := i
+		if g := i &^ 15; g+16 <= len(got) {
+			e = g + order[i-g]
+		}
+		if want := BF16ToFP32(uint16(src[2*e]) | uint16(src[2*e+1])<<8); !sameFloat(got[i], want) {
+			t.Fatalf("len %d: float %d = %g, want element %d = %g", len(got), i, got[i], e, want)
+		}
+	}
+}
+
 // TestQuantizeF16Vec checks the vectorised F16 conversion against
 // FP32ToFP16 on random, tiny, huge and special values.
 func TestQuantizeF16Vec(t *testing.T) {
@@ -203,7 +262,8 @@ func TestQuantizeF16Vec(t *testing.T) {
 
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
-// elements) and Q4_0 rows longer than the expansion's stack buffer
+// elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
+// (8, 16, 24), and Q4_0 rows longer than the expansion's stack buffer
 // against VecDot, bit for bit.
 func TestMatMulBatchKernels(t *testing.T) {
 	if !hasAVX2 {
@@ -217,10 +277,11 @@ func TestMatMulBatchKernels(t *testing.T) {
 				p.Close()
 			}
 		}()
-		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
-			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)}} {
+		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.BF16} {
+			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)},
+				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}} {
 				rows, cols := shape[0], shape[1]
-				if typ != tensor.F16 && cols%32 != 0 {
+				if typ != tensor.F16 && typ != tensor.BF16 && cols%32 != 0 {
 					continue
 				}
 				m := randMatrix(t, r, typ, rows, cols)
