@@ -177,60 +177,41 @@ func TestTileF16(t *testing.T) {
 }
 
 // TestTileBF16 holds tileBF16x3x2AVX2 to dotBF16AVX2 bit for bit for
-// every row and token, on rows of every multiple of 8 up to 136 elements
-// (each rest of a group of 32: none, 8, 16, 24) and longer ones, with
-// strides that are not the row lengths; and bf16TileActAVX2's order.
+// every row and token: rows of every multiple of 8 up to 136 elements
+// (each rest of a group of 32: none, 8, 16, 24, with no chunk or one),
+// rows of one chunk (BF16CHUNK groups) and a rest, several chunks and a
+// partial one, and TinyLlama's lengths; row and token strides longer than
+// the rows.
 func TestTileBF16(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2")
 	}
 	r := rand.New(rand.NewPCG(25, 26))
-	const R, T = 3, 2
-	ns := []int{2048, 5632}
+	const R, T, chunk = 3, 2, 32 * 32
+	ns := []int{chunk, chunk + 24, 3*chunk + 32*5 + 16, 2048, 5632}
 	for n := 8; n <= 136; n += 8 {
 		ns = append(ns, n)
 	}
 	for _, n := range ns {
-		rb := 2*n + 2*8 // padded rows
+		rb, ab := 2*n+16, 2*n+48
 		w := make([]byte, R*rb)
 		for i := 0; i < R; i++ {
 			copy(w[i*rb:], encode(t, tensor.BF16, randRow(r, n, i+n)))
 		}
-		a := make([]byte, T*2*n)
-		af := make([]float32, T*(n+8))
+		a := make([]byte, T*ab)
 		for i := 0; i < T; i++ {
-			copy(a[i*2*n:], encode(t, tensor.BF16, randRow(r, n, i+n+3)))
-			bf16TileActAVX2(af[i*(n+8):i*(n+8)+n], a[i*2*n:])
-			checkBF16TileAct(t, af[i*(n+8):i*(n+8)+n], a[i*2*n:(i+1)*2*n])
+			copy(a[i*ab:], encode(t, tensor.BF16, randRow(r, n, i+n+3)))
 		}
 		const outStride = 5
 		out := make([]float32, T*outStride)
-		tileBF16x3x2AVX2(n, &w[0], rb, &af[0], 4*(n+8), &out[0], 4*outStride)
+		tileBF16x3x2AVX2(n, &w[0], rb, &a[0], ab, &out[0], 4*outStride)
 		for i := 0; i < R; i++ {
 			for j := 0; j < T; j++ {
-				if want := dotBF16AVX2(n, w[i*rb:i*rb+2*n], a[j*2*n:(j+1)*2*n]); !sameFloat(out[j*outStride+i], want) {
+				if want := dotBF16AVX2(n, w[i*rb:i*rb+2*n], a[j*ab:j*ab+2*n]); !sameFloat(out[j*outStride+i], want) {
 					t.Errorf("n=%d row %d token %d: %g (%#08x), dotBF16AVX2 %g (%#08x)", n, i, j,
 						out[j*outStride+i], math.Float32bits(out[j*outStride+i]), want, math.Float32bits(want))
 				}
 			}
-		}
-	}
-}
-
-// checkBF16TileAct checks bf16TileActAVX2's output got for the bf16 row
-// src: each 16 elements in the order 0-3, 8-11, 4-7, 12-15, a rest of 8
-// in order.
-func checkBF16TileAct(t *testing.T, got []float32, src []byte) {
-	t.Helper()
-	// vpunpcklwd's and vpunpckhwd's lanes: four elements from each 128 bits.
-	order := [16]int{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15}
-	for i := range got {
-		e := i
-		if g := i &^ 15; g+16 <= len(got) {
-			e = g + order[i-g]
-		}
-		if want := BF16ToFP32(uint16(src[2*e]) | uint16(src[2*e+1])<<8); !sameFloat(got[i], want) {
-			t.Fatalf("len %d: float %d = %g, want element %d = %g", len(got), i, got[i], e, want)
 		}
 	}
 }

@@ -89,11 +89,9 @@ func BenchmarkTileKernels(b *testing.B) {
 	for i := 0; i < bR; i++ {
 		bw = append(bw, encode(b, tensor.BF16, randRow(r, n, i))...)
 	}
-	ba := make([]byte, bT*2*n)
-	baf := make([]float32, bT*n)
+	ba := make([]byte, 0, bT*2*n)
 	for i := 0; i < bT; i++ {
-		copy(ba[i*2*n:], encode(b, tensor.BF16, randRow(r, n, i)))
-		bf16TileActAVX2(baf[i*n:(i+1)*n], ba[i*2*n:])
+		ba = append(ba, encode(b, tensor.BF16, randRow(r, n, i))...)
 	}
 	b.Run("BF16/dot", func(b *testing.B) {
 		var sink float32
@@ -112,7 +110,7 @@ func BenchmarkTileKernels(b *testing.B) {
 		for b.Loop() {
 			for i := 0; i < bR; i += 3 {
 				for t := 0; t < bT; t += 2 {
-					tileBF16x3x2AVX2(n, &bw[i*2*n], 2*n, &baf[t*n], 4*n, &out[t*bR+i], 4*bR)
+					tileBF16x3x2AVX2(n, &bw[i*2*n], 2*n, &ba[t*2*n], 2*n, &out[t*bR+i], 4*bR)
 				}
 			}
 		}
