@@ -202,15 +202,23 @@ func TestTileBF16(t *testing.T) {
 		for i := 0; i < T; i++ {
 			copy(a[i*ab:], encode(t, tensor.BF16, randRow(r, n, i+n+3)))
 		}
-		const outStride = 5
+		const outStride, unset = 5, -1234.5
 		out := make([]float32, T*outStride)
+		for i := range out {
+			out[i] = unset
+		}
 		tileBF16x3x2AVX2(n, &w[0], rb, &a[0], ab, &out[0], 4*outStride)
-		for i := 0; i < R; i++ {
-			for j := 0; j < T; j++ {
-				if want := dotBF16AVX2(n, w[i*rb:i*rb+2*n], a[j*ab:j*ab+2*n]); !sameFloat(out[j*outStride+i], want) {
-					t.Errorf("n=%d row %d token %d: %g (%#08x), dotBF16AVX2 %g (%#08x)", n, i, j,
-						out[j*outStride+i], math.Float32bits(out[j*outStride+i]), want, math.Float32bits(want))
+		for i, v := range out {
+			j, row := i/outStride, i%outStride
+			if row >= R {
+				if v != unset {
+					t.Errorf("n=%d: out[%d], outside the tile, written (%g)", n, i, v)
 				}
+				continue
+			}
+			if want := dotBF16AVX2(n, w[row*rb:row*rb+2*n], a[j*ab:j*ab+2*n]); !sameFloat(v, want) {
+				t.Errorf("n=%d row %d token %d: %g (%#08x), dotBF16AVX2 %g (%#08x)", n, row, j,
+					v, math.Float32bits(v), want, math.Float32bits(want))
 			}
 		}
 	}

@@ -11,10 +11,10 @@ import (
 )
 
 // BenchmarkTileKernels times the quantized tile kernel and the F16 and
-// BF16 ones against the four-row (dot4) and single-row kernels they replace, on one
-// thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
-// ns/rbt is nanoseconds per row-block-token (F16, BF16: per row-32
-// elements-token).
+// BF16 ones against the four-row (dot4) and single-row kernels they
+// replace, on one thread with L1/L2-resident operands (64 blocks per row,
+// 2048 elements); ns/rbt is nanoseconds per row-block-token (F16, BF16:
+// per row-32 elements-token).
 func BenchmarkTileKernels(b *testing.B) {
 	if !hasAVX2 {
 		b.Skip("no AVX2")
