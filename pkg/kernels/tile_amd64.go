@@ -152,6 +152,13 @@ func quantizeF16Vec(dst []byte, src []float32) {
 	quantizeF16(dst[2*n:], src[n:])
 }
 
+// quantizeBF16Vec is quantizeBF16 eight values at a time.
+func quantizeBF16Vec(dst []byte, src []float32) {
+	n := len(src) &^ 7
+	quantizeBF16AVX2(dst[:2*n], src[:n])
+	quantizeBF16(dst[2*n:], src[n:])
+}
+
 // Implemented in tile_amd64.s.
 
 //go:noescape
@@ -165,6 +172,9 @@ func f16ToF32AVX2(dst []float32, src []byte)
 
 //go:noescape
 func quantizeF16AVX2(dst []byte, src []float32)
+
+//go:noescape
+func quantizeBF16AVX2(dst []byte, src []float32)
 
 // tileQSplit2x4 is the active path's 2x4 tile: tileQSplit2x4AVX2, or its
 // VNNI twin (set by archInstall).

@@ -302,6 +302,59 @@ f2hdone:
 	VZEROUPPER
 	RET
 
+// func quantizeBF16AVX2(dst []byte, src []float32)
+//
+// dst[2i:] = FP32ToBF16(src[i]), 8 at a time, with FP32ToBF16's integer
+// steps: (u + 0x7fff + ((u >> 16) & 1)) >> 16 rounds to nearest even (a
+// finite float at the top rounds to infinity, as there), and a NaN (|u| >
+// 0x7f800000) keeps its high half with the quiet bit (64) set. The
+// len(src) mod 8 tail is left to the caller.
+TEXT ·quantizeBF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ    f2bdone
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x7f800000, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x7fff, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $1, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $64, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+
+f2bloop:
+	VMOVDQU   (SI), Y0
+	VPAND     Y15, Y0, Y1
+	VPCMPGTD  Y14, Y1, Y1 // NaN lanes
+	VPSRLD    $16, Y0, Y2
+	VPAND     Y12, Y2, Y3
+	VPADDD    Y13, Y3, Y3
+	VPADDD    Y0, Y3, Y3
+	VPSRLD    $16, Y3, Y3 // rounded
+	VPOR      Y11, Y2, Y2 // quiet NaN
+	VPBLENDVB Y1, Y2, Y3, Y3
+	VEXTRACTI128 $1, Y3, X4
+	VPACKUSDW X4, X3, X3
+	VMOVDQU   X3, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  f2bloop
+
+f2bdone:
+	VZEROUPPER
+	RET
+
 // QDOTSV(qs, d, acc): QDOTS with vpdpbusd.
 #define QDOTSV(qs, d, acc) \
 	VMOVDQU      qs, Y10; \

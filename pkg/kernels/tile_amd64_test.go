@@ -249,6 +249,38 @@ func TestQuantizeF16Vec(t *testing.T) {
 	}
 }
 
+// TestQuantizeBF16Vec checks the vectorised BF16 conversion against
+// FP32ToBF16 on random, tied, huge and special values (NaNs with payloads,
+// infinities, subnormals, the largest finite floats).
+func TestQuantizeBF16Vec(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(27, 28))
+	src := randRow(r, 1003, 0)
+	specials := []uint32{0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xff812345, 0x7fbfffff,
+		0x7f7fffff, 0xff7fffff, 0x7f7f8000, 0x7f7f7fff, 0x00000001, 0x807fffff, 0x00008000, 0x00018000,
+		0x3f808000, 0x3f818000, 0x3f807fff, 0x3f808001, 0xbf808000, 0xbf818000}
+	for i, u := range specials {
+		src[100+i] = math.Float32frombits(u)
+	}
+	for i := 200; i < 1003; i++ {
+		src[i] = math.Float32frombits(r.Uint32())
+	}
+	for _, n := range []int{0, 7, 8, 9, 1003} {
+		got := make([]byte, 2*n)
+		want := make([]byte, 2*n)
+		quantizeBF16Vec(got, src[:n])
+		quantizeBF16(want, src[:n])
+		for i := 0; i < n; i++ {
+			if got[2*i] != want[2*i] || got[2*i+1] != want[2*i+1] {
+				t.Fatalf("n=%d src[%d] = %g (%#x): %#x, FP32ToBF16 %#x", n, i, src[i], math.Float32bits(src[i]),
+					uint16(got[2*i])|uint16(got[2*i+1])<<8, uint16(want[2*i])|uint16(want[2*i+1])<<8)
+			}
+		}
+	}
+}
+
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
 // elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
