@@ -60,6 +60,7 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2, rows: dotQ8_0QuadsRowsAVX2}
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, rows: dotQ4_0QuadsRowsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
+	t[tensor.BF16].quantize = quantizeBF16Vec
 	installBatchKernels()
 	tileQSplit2x4 = tileQSplit2x4AVX2
 	if p == PathAVX512 && hasVNNI {

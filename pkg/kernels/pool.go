@@ -432,7 +432,10 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 	p.setupLaneMajor(m, batch)
 	if bk := batchKernels[m.Type]; bk != nil && batch >= 2 {
 		p.mm.bk = bk
-		if p.mm.fb = bk.prepLen(m.Cols); p.mm.fb > 0 {
+		if bk.prepLen != nil {
+			p.mm.fb = bk.prepLen(m.Cols)
+		}
+		if p.mm.fb > 0 {
 			if need := batch * p.mm.fb; cap(p.scratchF) < need {
 				p.scratchF = make([]float32, need)
 			}

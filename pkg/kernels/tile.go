@@ -8,7 +8,7 @@ package kernels
 // one at a time give.
 type batchKernel struct {
 	// prepLen is how many float32s of side data prep writes per
-	// activation row of cols elements (0: no prep).
+	// activation row of cols elements (nil or 0: no prep).
 	prepLen func(cols int) int
 	// prep writes the side data of activation row b (converted, in j.xa)
 	// into j.xf, which holds j.fb*j.batch floats.

@@ -302,6 +302,59 @@ f2hdone:
 	VZEROUPPER
 	RET
 
+// func quantizeBF16AVX2(dst []byte, src []float32)
+//
+// dst[2i:] = FP32ToBF16(src[i]), 8 at a time, with FP32ToBF16's integer
+// steps: (u + 0x7fff + ((u >> 16) & 1)) >> 16 rounds to nearest even (a
+// finite float at the top rounds to infinity, as there), and a NaN (|u| >
+// 0x7f800000) keeps its high half with the quiet bit (64) set. The
+// len(src) mod 8 tail is left to the caller.
+TEXT ·quantizeBF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ    f2bdone
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0x7f800000, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x7fff, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $1, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $64, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+
+f2bloop:
+	VMOVDQU   (SI), Y0
+	VPAND     Y15, Y0, Y1
+	VPCMPGTD  Y14, Y1, Y1 // NaN lanes
+	VPSRLD    $16, Y0, Y2
+	VPAND     Y12, Y2, Y3
+	VPADDD    Y13, Y3, Y3
+	VPADDD    Y0, Y3, Y3
+	VPSRLD    $16, Y3, Y3 // rounded
+	VPOR      Y11, Y2, Y2 // quiet NaN
+	VPBLENDVB Y1, Y2, Y3, Y3
+	VEXTRACTI128 $1, Y3, X4
+	VPACKUSDW X4, X3, X3
+	VMOVDQU   X3, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  f2bloop
+
+f2bdone:
+	VZEROUPPER
+	RET
+
 // QDOTSV(qs, d, acc): QDOTS with vpdpbusd.
 #define QDOTSV(qs, d, acc) \
 	VMOVDQU      qs, Y10; \
@@ -318,3 +371,239 @@ f2hdone:
 // vpdpbusd; Y15 is its int32 scratch instead of the int16 ones.
 TEXT ·tileQSplit2x4VNNI(SB), NOSPLIT, $32-104
 	TILEQ2X4(QDOTSV)
+
+// BF16 weights against BF16 activations, 3 rows x 2 tokens, in
+// dotBF16AVX2's order, so each output has its bits.
+//
+// dotBF16AVX2 fuses element i of a row into lane i mod 32 of four 8-lane
+// sums Y0-Y3 (element 32k+l in increasing k); a 16-element rest after the
+// groups of 32 goes into Y0, Y1 (lanes 0-15, again i mod 32), then an
+// 8-element rest into Y3; at the end (Y0+Y2) + (Y1+Y3) and hsum_float_8's
+// order. Four sums for each of 6 outputs are 24 registers, so each chunk
+// of BF16CHUNK groups is taken twice: pass 1 over the groups' elements
+// 0-15 (and at the end the 16-element rest), pass 2 over elements 16-31
+// (and the 8-element rest), each pass's twelve sums kept on the stack
+// between chunks (the chunk's rows and tokens stay in L1 for pass 2).
+//
+// Both operands are widened in the tile by vpunpcklwd and vpunpckhwd with
+// zero (a bf16 is a float32's high half; one load and shuffle each, and
+// the activations stay bf16, half the bytes of float32 ones): 16 bf16
+// become the floats of elements [0-3 | 8-11] and [4-7 | 12-15]. Weights
+// and activations share that order, so each register lane holds one lane
+// of dotBF16AVX2's sums, the same products in the same order, only in
+// another place: pass 1's two sums P, Q hold [Y0 0-3 | Y1 0-3] and [Y0
+// 4-7 | Y1 4-7], pass 2's U, V the same lanes of Y2/Y3. (P+U) and (Q+V)
+// are then Y0+Y2 and Y1+Y3 so arranged, the sum of each one's two halves
+// is lanes 0-3 and 4-7 of (Y0+Y2)+(Y1+Y3), and adding those is
+// hsum_float_8's first step; the rest is HSUMR's. The products of two
+// bf16 are exact in float32 and float addition commutes, so only the
+// sums round, at the same places.
+//
+// n must be a multiple of 8 (dotBF16AVX2's one-at-a-time tail is not
+// repeated here). Row r at w + r*rowStride, token t's bf16 activations at
+// a + t*aStride, result (r, t) to out + t*outStride + 4r.
+//
+// Registers: Y15 zero, Y14 a row's eight widened weights, Y12/Y13 the two
+// tokens' eight widened activations, Y(4r+2t) and Y(4r+2t+1) the two sums
+// of row r and token t for the pass running; SI, DI the pass's weights and
+// activations, R8, R9 the chunk's, R11 rowStride, BX aStride, CX steps
+// left, DX the chunk's groups, R10 the groups left; R12 and R13 point at
+// pass 1's and pass 2's sums on the stack (0(SP), 384(SP)), 768(SP) holds
+// the two tokens' 8-element rest widened.
+
+// BF16HALF(unpack, s0, ..., s5) is one half of a 16-element step: both
+// tokens' activations and the three rows' weights widened by unpack, into
+// the sums s0-s5.
+#define BF16HALF(unpack, s0, s1, s2, s3, s4, s5) \
+	unpack      (DI), Y15, Y12; \
+	unpack      (DI)(BX*1), Y15, Y13; \
+	unpack      (SI), Y15, Y14; \
+	VFMADD231PS Y12, Y14, s0; \
+	VFMADD231PS Y13, Y14, s1; \
+	unpack      (SI)(R11*1), Y15, Y14; \
+	VFMADD231PS Y12, Y14, s2; \
+	VFMADD231PS Y13, Y14, s3; \
+	unpack      (SI)(R11*2), Y15, Y14; \
+	VFMADD231PS Y12, Y14, s4; \
+	VFMADD231PS Y13, Y14, s5
+
+// BF16STEPS(loop) runs CX (at least 1) steps of 16 elements from SI and
+// DI, one group (64 bytes) apart.
+#define BF16STEPS(loop) \
+loop: \
+	BF16HALF(VPUNPCKLWD, Y0, Y2, Y4, Y6, Y8, Y10); \
+	BF16HALF(VPUNPCKHWD, Y1, Y3, Y5, Y7, Y9, Y11); \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JNZ  loop
+
+#define BF16ZERO \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
+// BF16LOAD(p) and BF16STORE(p) move a pass's twelve sums between Y0-Y11
+// and the stack at p.
+#define BF16LOAD(p) \
+	VMOVUPS 0(p), Y0; \
+	VMOVUPS 32(p), Y1; \
+	VMOVUPS 64(p), Y2; \
+	VMOVUPS 96(p), Y3; \
+	VMOVUPS 128(p), Y4; \
+	VMOVUPS 160(p), Y5; \
+	VMOVUPS 192(p), Y6; \
+	VMOVUPS 224(p), Y7; \
+	VMOVUPS 256(p), Y8; \
+	VMOVUPS 288(p), Y9; \
+	VMOVUPS 320(p), Y10; \
+	VMOVUPS 352(p), Y11
+
+#define BF16STORE(p) \
+	VMOVUPS Y0, 0(p); \
+	VMOVUPS Y1, 32(p); \
+	VMOVUPS Y2, 64(p); \
+	VMOVUPS Y3, 96(p); \
+	VMOVUPS Y4, 128(p); \
+	VMOVUPS Y5, 160(p); \
+	VMOVUPS Y6, 192(p); \
+	VMOVUPS Y7, 224(p); \
+	VMOVUPS Y8, 256(p); \
+	VMOVUPS Y9, 288(p); \
+	VMOVUPS Y10, 320(p); \
+	VMOVUPS Y11, 352(p)
+
+// BF16REST8(a0, a1, u, v) fuses a row's 8-element rest, widened into X12
+// (elements 0-3) and X13 (4-7), with a token's, widened at a0 (0-3) and
+// a1 (4-7), into the high halves of the pass 2 sums u, v, which hold Y3's
+// lanes 0-3 and 4-7. Clobbers X14.
+#define BF16REST8(a0, a1, u, v) \
+	VEXTRACTF128 $1, u, X14; \
+	VFMADD231PS  a0, X12, X14; \
+	VINSERTF128  $1, X14, u, u; \
+	VEXTRACTF128 $1, v, X14; \
+	VFMADD231PS  a1, X13, X14; \
+	VINSERTF128  $1, X14, v, v
+
+// BF16OUT(u, v, xu, xv, p, q, dst) adds an output's pass 1 sums at p, q
+// and pass 2 sums u, v in dotBF16AVX2's order (above) and stores the
+// float at dst. Clobbers X14.
+#define BF16OUT(u, v, xu, xv, p, q, dst) \
+	VADDPS       p, u, u; \
+	VADDPS       q, v, v; \
+	VEXTRACTF128 $1, u, X14; \
+	VADDPS       X14, xu, xu; \
+	VEXTRACTF128 $1, v, X14; \
+	VADDPS       X14, xv, xv; \
+	VADDPS       xv, xu, xu; \
+	VMOVHLPS     xu, xu, X14; \
+	VADDPS       X14, xu, xu; \
+	VMOVSHDUP    xu, X14; \
+	VADDSS       X14, xu, xu; \
+	VMOVSS       xu, dst
+
+// BF16CHUNK is how many groups of 32 elements the two passes take in
+// turn: a chunk's three rows and two tokens (10 KiB) stay in L1 for pass
+// 2. 8 to 32 measured alike, 64 and whole rows slower on 5632-element
+// rows.
+#define BF16CHUNK 32
+
+// func tileBF16x3x2AVX2(n int, w *byte, rowStride int, a *byte, aStride int, out *float32, outStride int)
+//
+// Not NOSPLIT: the frame (two passes' sums, the rest) is over the limit.
+TEXT ·tileBF16x3x2AVX2(SB), $832-56
+	MOVQ w+8(FP), R8
+	MOVQ rowStride+16(FP), R11
+	MOVQ a+24(FP), R9
+	MOVQ aStride+32(FP), BX
+	MOVQ n+0(FP), R10
+	SHRQ $5, R10
+	LEAQ 0(SP), R12
+	LEAQ 384(SP), R13
+	VPXOR Y15, Y15, Y15
+	BF16ZERO
+	BF16STORE(R12)
+	BF16STORE(R13)
+	TESTQ R10, R10
+	JZ    btrest
+
+btchunk:
+	MOVQ    $BF16CHUNK, DX
+	CMPQ    R10, DX
+	CMOVQLT R10, DX
+	BF16LOAD(R12)
+	MOVQ R8, SI
+	MOVQ R9, DI
+	MOVQ DX, CX
+	BF16STEPS(bt1loop)
+	BF16STORE(R12)
+	BF16LOAD(R13)
+	LEAQ 32(R8), SI
+	LEAQ 32(R9), DI
+	MOVQ DX, CX
+	BF16STEPS(bt2loop)
+	BF16STORE(R13)
+	LEAQ -32(SI), R8
+	LEAQ -32(DI), R9
+	SUBQ DX, R10
+	JNZ  btchunk
+
+btrest:
+	// R8, R9 at element n &^ 31.
+	MOVQ  n+0(FP), DX
+	TESTQ $16, DX
+	JZ    bt8
+	BF16LOAD(R12)
+	MOVQ R8, SI
+	MOVQ R9, DI
+	MOVQ $1, CX
+	BF16STEPS(bt16loop)
+	BF16STORE(R12)
+	ADDQ $32, R8
+	ADDQ $32, R9
+
+bt8:
+	BF16LOAD(R13)
+	TESTQ $8, DX
+	JZ    btout
+	VPUNPCKLWD (R9), X15, X12
+	VPUNPCKHWD (R9), X15, X13
+	VMOVUPS    X12, 768(SP)
+	VMOVUPS    X13, 784(SP)
+	VPUNPCKLWD (R9)(BX*1), X15, X12
+	VPUNPCKHWD (R9)(BX*1), X15, X13
+	VMOVUPS    X12, 800(SP)
+	VMOVUPS    X13, 816(SP)
+	VPUNPCKLWD (R8), X15, X12
+	VPUNPCKHWD (R8), X15, X13
+	BF16REST8(768(SP), 784(SP), Y0, Y1)
+	BF16REST8(800(SP), 816(SP), Y2, Y3)
+	VPUNPCKLWD (R8)(R11*1), X15, X12
+	VPUNPCKHWD (R8)(R11*1), X15, X13
+	BF16REST8(768(SP), 784(SP), Y4, Y5)
+	BF16REST8(800(SP), 816(SP), Y6, Y7)
+	VPUNPCKLWD (R8)(R11*2), X15, X12
+	VPUNPCKHWD (R8)(R11*2), X15, X13
+	BF16REST8(768(SP), 784(SP), Y8, Y9)
+	BF16REST8(800(SP), 816(SP), Y10, Y11)
+
+btout:
+	MOVQ out+40(FP), AX
+	MOVQ outStride+48(FP), BX
+	BF16OUT(Y0, Y1, X0, X1, 0(R12), 32(R12), 0(AX))
+	BF16OUT(Y2, Y3, X2, X3, 64(R12), 96(R12), 0(AX)(BX*1))
+	BF16OUT(Y4, Y5, X4, X5, 128(R12), 160(R12), 4(AX))
+	BF16OUT(Y6, Y7, X6, X7, 192(R12), 224(R12), 4(AX)(BX*1))
+	BF16OUT(Y8, Y9, X8, X9, 256(R12), 288(R12), 8(AX))
+	BF16OUT(Y10, Y11, X10, X11, 320(R12), 352(R12), 8(AX)(BX*1))
+	VZEROUPPER
+	RET

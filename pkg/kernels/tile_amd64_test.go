@@ -176,6 +176,54 @@ func TestTileF16(t *testing.T) {
 	}
 }
 
+// TestTileBF16 holds tileBF16x3x2AVX2 to dotBF16AVX2 bit for bit for
+// every row and token: rows of every multiple of 8 up to 136 elements
+// (each rest of a group of 32: none, 8, 16, 24, with no chunk or one),
+// rows of one chunk (BF16CHUNK groups) and a rest, several chunks and a
+// partial one, and TinyLlama's lengths; row and token strides longer than
+// the rows.
+func TestTileBF16(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(25, 26))
+	const R, T, chunk = 3, 2, 32 * 32
+	ns := []int{chunk, chunk + 24, 3*chunk + 32*5 + 16, 2048, 5632}
+	for n := 8; n <= 136; n += 8 {
+		ns = append(ns, n)
+	}
+	for _, n := range ns {
+		rb, ab := 2*n+16, 2*n+48
+		w := make([]byte, R*rb)
+		for i := 0; i < R; i++ {
+			copy(w[i*rb:], encode(t, tensor.BF16, randRow(r, n, i+n)))
+		}
+		a := make([]byte, T*ab)
+		for i := 0; i < T; i++ {
+			copy(a[i*ab:], encode(t, tensor.BF16, randRow(r, n, i+n+3)))
+		}
+		const outStride, unset = 5, -1234.5
+		out := make([]float32, T*outStride)
+		for i := range out {
+			out[i] = unset
+		}
+		tileBF16x3x2AVX2(n, &w[0], rb, &a[0], ab, &out[0], 4*outStride)
+		for i, v := range out {
+			j, row := i/outStride, i%outStride
+			if row >= R {
+				if v != unset {
+					t.Errorf("n=%d: out[%d], outside the tile, written (%g)", n, i, v)
+				}
+				continue
+			}
+			if want := dotBF16AVX2(n, w[row*rb:row*rb+2*n], a[j*ab:j*ab+2*n]); !sameFloat(v, want) {
+				t.Errorf("n=%d row %d token %d: %g (%#08x), dotBF16AVX2 %g (%#08x)", n, row, j,
+					v, math.Float32bits(v), want, math.Float32bits(want))
+			}
+		}
+	}
+}
+
 // TestQuantizeF16Vec checks the vectorised F16 conversion against
 // FP32ToFP16 on random, tiny, huge and special values.
 func TestQuantizeF16Vec(t *testing.T) {
@@ -201,9 +249,42 @@ func TestQuantizeF16Vec(t *testing.T) {
 	}
 }
 
+// TestQuantizeBF16Vec checks the vectorised BF16 conversion against
+// FP32ToBF16 on random, tied, huge and special values (NaNs with payloads,
+// infinities, subnormals, the largest finite floats).
+func TestQuantizeBF16Vec(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(27, 28))
+	src := randRow(r, 1003, 0)
+	specials := []uint32{0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xff812345, 0x7fbfffff,
+		0x7f7fffff, 0xff7fffff, 0x7f7f8000, 0x7f7f7fff, 0x00000001, 0x807fffff, 0x00008000, 0x00018000,
+		0x3f808000, 0x3f818000, 0x3f807fff, 0x3f808001, 0xbf808000, 0xbf818000}
+	for i, u := range specials {
+		src[100+i] = math.Float32frombits(u)
+	}
+	for i := 200; i < 1003; i++ {
+		src[i] = math.Float32frombits(r.Uint32())
+	}
+	for _, n := range []int{0, 7, 8, 9, 1003} {
+		got := make([]byte, 2*n)
+		want := make([]byte, 2*n)
+		quantizeBF16Vec(got, src[:n])
+		quantizeBF16(want, src[:n])
+		for i := 0; i < n; i++ {
+			if got[2*i] != want[2*i] || got[2*i+1] != want[2*i+1] {
+				t.Fatalf("n=%d src[%d] = %g (%#x): %#x, FP32ToBF16 %#x", n, i, src[i], math.Float32bits(src[i]),
+					uint16(got[2*i])|uint16(got[2*i+1])<<8, uint16(want[2*i])|uint16(want[2*i+1])<<8)
+			}
+		}
+	}
+}
+
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
-// elements) and Q4_0 rows longer than the expansion's stack buffer
+// elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
+// (8, 16, 24), and Q4_0 rows longer than the expansion's stack buffer
 // against VecDot, bit for bit.
 func TestMatMulBatchKernels(t *testing.T) {
 	if !hasAVX2 {
@@ -217,10 +298,11 @@ func TestMatMulBatchKernels(t *testing.T) {
 				p.Close()
 			}
 		}()
-		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
-			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)}} {
+		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.BF16} {
+			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)},
+				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}} {
 				rows, cols := shape[0], shape[1]
-				if typ != tensor.F16 && cols%32 != 0 {
+				if typ != tensor.F16 && typ != tensor.BF16 && cols%32 != 0 {
 					continue
 				}
 				m := randMatrix(t, r, typ, rows, cols)

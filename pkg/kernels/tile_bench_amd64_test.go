@@ -10,10 +10,11 @@ import (
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-// BenchmarkTileKernels times the quantized tile kernel and the F16 one
-// against the four-row (dot4) and single-row kernels they replace, on one
-// thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
-// ns/rbt is nanoseconds per row-block-token (F16: per row-32 elements-token).
+// BenchmarkTileKernels times the quantized tile kernel and the F16 and
+// BF16 ones against the four-row (dot4) and single-row kernels they
+// replace, on one thread with L1/L2-resident operands (64 blocks per row,
+// 2048 elements); ns/rbt is nanoseconds per row-block-token (F16, BF16:
+// per row-32 elements-token).
 func BenchmarkTileKernels(b *testing.B) {
 	if !hasAVX2 {
 		b.Skip("no AVX2")
@@ -82,6 +83,39 @@ func BenchmarkTileKernels(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
 	})
+	// BF16: six rows by six tokens, as the rows kernel and as 3x2 tiles.
+	const bR, bT = 6, 6
+	bw := make([]byte, 0, bR*2*n)
+	for i := 0; i < bR; i++ {
+		bw = append(bw, encode(b, tensor.BF16, randRow(r, n, i))...)
+	}
+	ba := make([]byte, 0, bT*2*n)
+	for i := 0; i < bT; i++ {
+		ba = append(ba, encode(b, tensor.BF16, randRow(r, n, i))...)
+	}
+	b.Run("BF16/dot", func(b *testing.B) {
+		var sink float32
+		for b.Loop() {
+			for t := 0; t < bT; t++ {
+				for i := 0; i < bR; i++ {
+					sink += dotBF16AVX2(n, bw[i*2*n:], ba[t*2*n:])
+				}
+			}
+		}
+		_ = sink
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(bR*bT*nb), "ns/rbt")
+	})
+	b.Run("BF16/tile3x2", func(b *testing.B) {
+		out := make([]float32, bR*bT)
+		for b.Loop() {
+			for i := 0; i < bR; i += 3 {
+				for t := 0; t < bT; t += 2 {
+					tileBF16x3x2AVX2(n, &bw[i*2*n], 2*n, &ba[t*2*n], 2*n, &out[t*bR+i], 4*bR)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(bR*bT*nb), "ns/rbt")
+	})
 }
 
 // BenchmarkMatMulPrompt times MatMul on a prompt-sized batch (128 tokens)
@@ -97,7 +131,7 @@ func BenchmarkMatMulPrompt(b *testing.B) {
 	r := rand.New(rand.NewPCG(23, 24))
 	p := NewPool(1)
 	defer p.Close()
-	for _, w := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
+	for _, w := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.BF16} {
 		for _, shape := range [][2]int{{2048, 2048}, {512, 5632}} {
 			rows, cols := shape[0], shape[1]
 			tile := randMatrix(b, r, w, 16, cols)
