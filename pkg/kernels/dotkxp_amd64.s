@@ -108,24 +108,47 @@ GLOBL q4kSMMul<>(SB), RODATA|NOPTR, $32
 	VPSRLW       $4, Y7, Y7; \
 	VPAND        Y11, Y7, Y7
 
+// q4kBcast holds the vpshufb index that puts scale k (word k of each
+// half) as an int16 pair in every dword, at 32k.
+#define Q4KBCAST(k, pair) \
+	DATA q4kBcast<>+(32*k)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+8)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+16)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+24)(SB)/8, pair
+Q4KBCAST(0, $0x0100010001000100)
+Q4KBCAST(1, $0x0302030203020302)
+Q4KBCAST(2, $0x0504050405040504)
+Q4KBCAST(3, $0x0706070607060706)
+Q4KBCAST(4, $0x0908090809080908)
+Q4KBCAST(5, $0x0b0a0b0a0b0a0b0a)
+Q4KBCAST(6, $0x0d0c0d0c0d0c0d0c)
+Q4KBCAST(7, $0x0f0e0f0e0f0e0f0e)
+GLOBL q4kBcast<>(SB), RODATA|NOPTR, $256
+
 // Q4LMPROD takes the levels in Y8 (sub-block 2c) and Y7 (2c+1) against
-// the activations, scaled, into op.
+// the activations, op scaling them (scale pairs in Y9 and Y10, from the
+// scales in both halves of Y3) into Y5 and Y6: Q4LMFIRST sets them (the
+// first chunk), Q4LMNEXT adds. The scale pairs come from a register, not
+// from a store and eight loads that read parts of it (~3% slower in L2 on
+// Zen 3: such a load waits for the store).
 #define Q4LMPROD(c, op) \
-	VPMADDUBSW   (32+64*c)(DI), Y8, Y8; \
-	VPMADDUBSW   (64+64*c)(DI), Y7, Y7; \
-	VPBROADCASTD (32+8*c)(SP), Y9; \
-	VPBROADCASTD (36+8*c)(SP), Y10; \
-	VPMADDWD     Y9, Y8, Y8; \
-	VPMADDWD     Y10, Y7, Y7; \
+	VPMADDUBSW (32+64*c)(DI), Y8, Y8; \
+	VPMADDUBSW (64+64*c)(DI), Y7, Y7; \
+	VPSHUFB    q4kBcast<>+(64*c)(SB), Y3, Y9; \
+	VPSHUFB    q4kBcast<>+(64*c+32)(SB), Y3, Y10; \
 	op
 
 #define Q4LMCHUNK(c, op) \
 	Q4LMNIBBLES((16+32*c)); \
 	Q4LMPROD(c, op)
 
-#define Q4LMFIRST VMOVDQA Y8, Y5; VMOVDQA Y7, Y6
+#define Q4LMFIRST VPMADDWD Y9, Y8, Y5; VPMADDWD Y10, Y7, Y6
 
-#define Q4LMNEXT VPADDD Y8, Y5, Y5; VPADDD Y7, Y6, Y6
+#define Q4LMNEXT \
+	VPMADDWD Y9, Y8, Y8; \
+	VPMADDWD Y10, Y7, Y7; \
+	VPADDD   Y8, Y5, Y5; \
+	VPADDD   Y7, Y6, Y6
 
 // func dotQ4_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 //
@@ -1188,43 +1211,51 @@ q3x8done:
 // dotQ4_KLMPAVX2 for len(out) weight rows wstride bytes apart against one
 // activation row, out[r] for row r: the same code per row, without a call
 // per row.
-TEXT ·dotQ4_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+TEXT ·dotQ4_KLMPRowsAVX2(SB), NOSPLIT, $32-88
 	VMOVDQU bytes0f<>(SB), Y11
 	KROWSHEAD
 
 krrow:
 	VXORPS  X12, X12, X12      // sumf
 	KROWSTART
+	Q4KSCALES(SI, Y4)          // the first block's: Q4LMHEAD takes the rest
 
 krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
-// Q4LMHEAD is the one-row loop's block start but the levels, for the
-// Q4_K or Q5_K block at SI (the same d, dmin and scales): the scales as
-// int16 pairs to 32(SP) (dword k: scale k), sumf (X12) -= dmin * sumi
-// with sumi = sum_k groupsum[k] * min[k], and Y0 = d = f16(x.d) * y.d.
-// Clobbers Y1-Y4.
-#define Q4LMHEAD \
-	Q4KSCALES(SI, Y2); \
-	Q4KPAIRS(Y2, X3); \
-	VMOVDQU      Y2, 32(SP); \
-	VPMADDWD     4(DI), X3, X3; \
-	VPSHUFD      $0x4e, X3, X4; \
-	VPADDD       X4, X3, X3; \
-	VPSHUFD      $0xb1, X3, X4; \
-	VPADDD       X4, X3, X3; \
-	VCVTDQ2PS    X3, X3; \
+// Q4LMHEAD(bb) is the one-row loop's block start but the levels, for the
+// Q4_K or Q5_K block at SI (bb bytes; the same d, dmin and scales), given
+// Q4KSCALES of it in Y4: the scales in both halves of Y3 (word k: scale k,
+// for Q4LMPROD), Y4 = Q4KSCALES of the next block (at the row's last
+// block, of this one again: nothing past the row is read), sumf (lane 1
+// of X12) -= dmin * sumi with sumi = sum_k groupsum[k] * min[k], and Y0 =
+// d = f16(x.d) * y.d. Taking the scales a block ahead takes their latency
+// off each block's path (~7% in L2 on Zen 3). sumf stays in lane 1, where
+// dmin is, so that no shuffle brings dmin down to lane 0; the other lanes
+// take no part. Clobbers R8, Y1, Y2.
+#define Q4LMHEAD(bb) \
+	VPERMQ       $0x44, Y4, Y3; \
+	VEXTRACTI128 $1, Y4, X2; \
+	LEAQ         bb(SI), R8; \
+	CMPQ         CX, $1; \
+	CMOVQEQ      SI, R8; \
+	Q4KSCALES(R8, Y4); \
+	VPMADDWD     4(DI), X2, X2; \
+	VPSHUFD      $0x4e, X2, X1; \
+	VPADDD       X1, X2, X2; \
+	VPSHUFD      $0xb1, X2, X1; \
+	VPADDD       X1, X2, X2; \
+	VCVTDQ2PS    X2, X2; \
 	VMOVD        (SI), X0; \
 	VCVTPH2PS    X0, X0; \
 	VBROADCASTSS (DI), X1; \
 	VMULPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VMULSS       X3, X1, X1; \
-	VSUBSS       X1, X12, X12; \
+	VMULPS       X2, X0, X1; \
+	VSUBPS       X1, X12, X12; \
 	VBROADCASTSS X0, Y0
 
-	Q4LMHEAD
+	Q4LMHEAD(144)
 
 	Q4LMCHUNK(0, Q4LMFIRST)
 	Q4LMCHUNK(1, Q4LMNEXT)
@@ -1239,6 +1270,7 @@ krloop:
 	KROWNEXT(144)
 
 krend:
+	VMOVSHDUP X12, X12         // sumf from lane 1 (Q4LMHEAD)
 	SUMLANES
 	KROWOUT(X12)
 
@@ -1253,19 +1285,20 @@ krall:
 // lane-major in Y1 and bytes 0x10 in Y2, set after Q4LMHEAD (which
 // clobbers them). The prefetch is dotQ4_KLMPRowsAVX2's: three lines a
 // block cover the 176 bytes a block moves on.
-TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $32-88
 	VMOVDQU bytes0f<>(SB), Y11
 	KROWSHEAD
 
 krrow:
 	VXORPS  X12, X12, X12      // sumf
 	KROWSTART
+	Q4KSCALES(SI, Y4)          // the first block's: Q4LMHEAD takes the rest
 
 krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
-	Q4LMHEAD
+	Q4LMHEAD(176)
 	VMOVDQU 16(SI), Y1
 	VMOVDQU bytes10<>(SB), Y2
 
@@ -1297,6 +1330,7 @@ krloop:
 	KROWNEXT(176)
 
 krend:
+	VMOVSHDUP X12, X12         // sumf from lane 1 (Q4LMHEAD)
 	SUMLANES
 	KROWOUT(X12)
 
