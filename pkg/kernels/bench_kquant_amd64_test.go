@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"os"
 	"testing"
 
 	"github.com/llmboot/llmboot/pkg/tensor"
@@ -94,6 +95,53 @@ func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 						k.dot8(n, ws[:rb], acts, len(lm), g, &out)
 					}
 					perSB(b, nb)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkKQuantRows times the many-row kernels as token generation calls
+// them: one lane-major activation row against lmRowTile weight rows a
+// call, walking "cache" (64 rows of KQ_N elements, in L2) or, with KQ_DRAM
+// set, "DRAM" (65536 rows, more than any cache holds) in order, on ggml's
+// rows ("lm") and the LayoutLaneMajor twins ("lmp"). ns/sb is per weight
+// superblock.
+func BenchmarkKQuantRows(b *testing.B) {
+	if !PathSupported(PathAVX2) {
+		b.Skip("no AVX2")
+	}
+	n := kquantBenchN
+	for _, w := range laneMajorTypes {
+		var kq *kquantKernels
+		onPath(PathAVX2, func() { kq = kquantMatmul[w] })
+		for _, where := range []string{"cache", "DRAM"} {
+			rows := 64
+			if where == "DRAM" {
+				if os.Getenv("KQ_DRAM") == "" {
+					continue
+				}
+				rows = 65536
+			}
+			data, rb, ab := kquantBenchRows(b, w, rows)
+			lm := toLaneMajor(ab)
+			out := make([]float32, rows)
+			for _, name := range []string{"lm", "lmp"} {
+				k, ws := kq, data
+				if name == "lmp" {
+					if k = kq.packed; k == nil {
+						continue
+					}
+					ws = laneMajorRow(b, w, data)
+				}
+				b.Run(w.String()+"/"+name+"/"+where, func(b *testing.B) {
+					b.SetBytes(int64(rows * rb))
+					for b.Loop() {
+						for r := 0; r < rows; r += lmRowTile {
+							k.rows(n, ws[r*rb:(r+lmRowTile)*rb], rb, lm, out[r:r+lmRowTile])
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*(n/qkK)), "ns/sb")
 				})
 			}
 		}

@@ -49,34 +49,51 @@
 	DECQ   R11; \
 	JNZ    krrow
 
-// Q4KSCALES sets AX to the 8 scale bytes and R10 to the 8 min bytes of
-// the Q4_K block at SI (get_scale_min_k4, ggml's utmp shuffle). Clobbers
-// BX, DX, R8, R9.
-#define Q4KSCALES \
-	MOVL 4(SI), AX; \
-	MOVL 8(SI), BX; \
-	MOVL 12(SI), DX; \
-	MOVL DX, R8; \
-	SHRL $4, R8; \
-	ANDL $0x0f0f0f0f, R8; \
-	MOVL BX, R9; \
-	SHRL $6, R9; \
-	ANDL $0x03030303, R9; \
-	SHLL $4, R9; \
-	ORL  R9, R8; \
-	MOVL BX, R10; \
-	ANDL $0x3f3f3f3f, R10; \
-	ANDL $0x0f0f0f0f, DX; \
-	MOVL AX, R9; \
-	SHRL $6, R9; \
-	ANDL $0x03030303, R9; \
-	SHLL $4, R9; \
-	ORL  R9, DX; \
-	ANDL $0x3f3f3f3f, AX; \
-	SHLQ $32, DX; \
-	ORQ  DX, AX; \
-	SHLQ $32, R8; \
-	ORQ  R8, R10
+// The Q4_K scale unpacking (Q4KSCALES): get_scale_min_k4 for the 12 scale
+// bytes q at 4 of a block, in both halves of a register. Each int16 result
+// is 16x its value put together by vpmaddubsw, lo*c0 + hi*c1, from a byte
+// pair (lo, hi) that vpshufb picks and vpand masks, then shifted down by 4:
+// for j < 4, scale j is q[j]&63 and min j is q[j+4]&63 (16x: (q&63)*16);
+// for j >= 4, scale j is q[j+4]&15 | (q[j-4]>>6)<<4 (16x: (q[j+4]&0x0f)*16
+// + (q[j-4]&0xc0)*4) and min j is q[j+4]>>4 | (q[j]>>6)<<4 (16x:
+// q[j+4]&0xf0 + (q[j]&0xc0)*4). Word j of the low half: scale j; of the
+// high half: min j.
+DATA q4kSMIdx<>+0(SB)/8, $0x8003800280018000
+DATA q4kSMIdx<>+8(SB)/8, $0x030b020a01090008
+DATA q4kSMIdx<>+16(SB)/8, $0x8007800680058004
+DATA q4kSMIdx<>+24(SB)/8, $0x070b060a05090408
+GLOBL q4kSMIdx<>(SB), RODATA|NOPTR, $32
+
+DATA q4kSMMask<>+0(SB)/8, $0x003f003f003f003f
+DATA q4kSMMask<>+8(SB)/8, $0xc00fc00fc00fc00f
+DATA q4kSMMask<>+16(SB)/8, $0x003f003f003f003f
+DATA q4kSMMask<>+24(SB)/8, $0xc0f0c0f0c0f0c0f0
+GLOBL q4kSMMask<>(SB), RODATA|NOPTR, $32
+
+DATA q4kSMMul<>+0(SB)/8, $0x0010001000100010
+DATA q4kSMMul<>+8(SB)/8, $0x0410041004100410
+DATA q4kSMMul<>+16(SB)/8, $0x0010001000100010
+DATA q4kSMMul<>+24(SB)/8, $0x0401040104010401
+GLOBL q4kSMMul<>(SB), RODATA|NOPTR, $32
+
+// Q4KSCALES(base, v) sets v to the 8 scales (low half, word j: scale j)
+// and the 8 mins (high half, word j: min j) of the Q4_K block at base, as
+// int16: a load and four vector ops, where ggml's utmp shuffle in general
+// registers took two dozen.
+#define Q4KSCALES(base, v) \
+	VBROADCASTI128 4(base), v; \
+	VPSHUFB        q4kSMIdx<>(SB), v, v; \
+	VPAND          q4kSMMask<>(SB), v, v; \
+	VPMADDUBSW     q4kSMMul<>(SB), v, v; \
+	VPSRLW         $4, v, v
+
+// Q4KPAIRS(v, x) sets x (an xmm) to the mins of Q4KSCALES's v (word j:
+// min j) and turns v into the scales as int16 pairs (dword k: scale k
+// twice), the vpmaddwd operands a loop stores and broadcasts from.
+#define Q4KPAIRS(v, x) \
+	VEXTRACTI128 $1, v, x; \
+	VPERMQ       $0x50, v, v; \
+	VPUNPCKLWD   v, v, v
 
 // Q4LMCHUNK and its ops: one 64-element chunk of the one-row Q4_K loop
 // (dotQ4_KLMPRowsAVX2), two accumulators Y5 (low nibbles) and Y6 (high).
@@ -91,24 +108,47 @@
 	VPSRLW       $4, Y7, Y7; \
 	VPAND        Y11, Y7, Y7
 
+// q4kBcast holds the vpshufb index that puts scale k (word k of each
+// half) as an int16 pair in every dword, at 32k.
+#define Q4KBCAST(k, pair) \
+	DATA q4kBcast<>+(32*k)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+8)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+16)(SB)/8, pair; \
+	DATA q4kBcast<>+(32*k+24)(SB)/8, pair
+Q4KBCAST(0, $0x0100010001000100)
+Q4KBCAST(1, $0x0302030203020302)
+Q4KBCAST(2, $0x0504050405040504)
+Q4KBCAST(3, $0x0706070607060706)
+Q4KBCAST(4, $0x0908090809080908)
+Q4KBCAST(5, $0x0b0a0b0a0b0a0b0a)
+Q4KBCAST(6, $0x0d0c0d0c0d0c0d0c)
+Q4KBCAST(7, $0x0f0e0f0e0f0e0f0e)
+GLOBL q4kBcast<>(SB), RODATA|NOPTR, $256
+
 // Q4LMPROD takes the levels in Y8 (sub-block 2c) and Y7 (2c+1) against
-// the activations, scaled, into op.
+// the activations, op scaling them (scale pairs in Y9 and Y10, from the
+// scales in both halves of Y3) into Y5 and Y6: Q4LMFIRST sets them (the
+// first chunk), Q4LMNEXT adds. The scale pairs come from a register, not
+// from a store and eight loads that read parts of it (~3% slower in L2 on
+// Zen 3: such a load waits for the store).
 #define Q4LMPROD(c, op) \
-	VPMADDUBSW   (32+64*c)(DI), Y8, Y8; \
-	VPMADDUBSW   (64+64*c)(DI), Y7, Y7; \
-	VPBROADCASTD (32+8*c)(SP), Y9; \
-	VPBROADCASTD (36+8*c)(SP), Y10; \
-	VPMADDWD     Y9, Y8, Y8; \
-	VPMADDWD     Y10, Y7, Y7; \
+	VPMADDUBSW (32+64*c)(DI), Y8, Y8; \
+	VPMADDUBSW (64+64*c)(DI), Y7, Y7; \
+	VPSHUFB    q4kBcast<>+(64*c)(SB), Y3, Y9; \
+	VPSHUFB    q4kBcast<>+(64*c+32)(SB), Y3, Y10; \
 	op
 
 #define Q4LMCHUNK(c, op) \
 	Q4LMNIBBLES((16+32*c)); \
 	Q4LMPROD(c, op)
 
-#define Q4LMFIRST VMOVDQA Y8, Y5; VMOVDQA Y7, Y6
+#define Q4LMFIRST VPMADDWD Y9, Y8, Y5; VPMADDWD Y10, Y7, Y6
 
-#define Q4LMNEXT VPADDD Y8, Y5, Y5; VPADDD Y7, Y6, Y6
+#define Q4LMNEXT \
+	VPMADDWD Y9, Y8, Y8; \
+	VPMADDWD Y10, Y7, Y7; \
+	VPADDD   Y8, Y5, Y5; \
+	VPADDD   Y7, Y6, Y6
 
 // func dotQ4_KLMPx4AVX2(n int, w []byte, a []byte, astride int, out *[4]float32)
 //
@@ -134,12 +174,43 @@ TEXT ·dotQ4_KLMPx4AVX2(SB), NOSPLIT, $96-72
 	TESTQ   CX, CX
 	JZ      q4x4done
 
+// Q4X4MINS is a block's work but the levels and the lane sums, from the
+// mins in X4 (int16, Q4KPAIRS): sumi of rows 0-3 (the group sums times
+// the mins, one vpmaddwd a row, lane t: row t) to float32 in X5, y.d of
+// rows 0-3 in X6, f16 d and dmin, then sumf (0(SP)) -= dmin * sumi with
+// dmin = f16(x.dmin) * y.d, and d = f16(x.d) * y.d of the four rows to
+// 16(SP). Clobbers X4-X9; it comes before the levels, which use them.
+#define Q4X4MINS \
+	VPMADDWD   4(DI), X4, X5; \
+	VPMADDWD   4(DI)(R12*1), X4, X6; \
+	VPMADDWD   4(DI)(R12*2), X4, X7; \
+	VPMADDWD   4(R13), X4, X8; \
+	VPHADDD    X6, X5, X5; \
+	VPHADDD    X8, X7, X7; \
+	VPHADDD    X7, X5, X5; \
+	VCVTDQ2PS  X5, X5; \
+	VMOVSS     (DI), X6; \
+	VINSERTPS  $0x10, (DI)(R12*1), X6, X6; \
+	VINSERTPS  $0x20, (DI)(R12*2), X6, X6; \
+	VINSERTPS  $0x30, (R13), X6, X6; \
+	VMOVD        (SI), X7; \
+	VCVTPH2PS    X7, X7; \
+	VMOVSHDUP    X7, X8; \
+	VBROADCASTSS X8, X8; \
+	VBROADCASTSS X7, X7; \
+	VMULPS       X6, X8, X8; \
+	VMULPS       X6, X7, X7; \
+	VMOVUPS      X7, 16(SP); \
+	VMULPS       X5, X8, X8; \
+	VMOVUPS      0(SP), X9; \
+	VSUBPS       X8, X9, X9; \
+	VMOVUPS      X9, 0(SP)
+
 q4x4loop:
-	Q4KSCALES
-	VMOVQ      AX, X2
-	VPUNPCKLBW X2, X2, X2
-	VPMOVZXBW  X2, Y2
+	Q4KSCALES(SI, Y2)
+	Q4KPAIRS(Y2, X4)
 	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+	Q4X4MINS
 
 #define Q4X4ROW(c, arow, acc, op) \
 	VPMADDUBSW (32+64*c)arow, Y4, Y8; \
@@ -177,41 +248,6 @@ q4x4loop:
 	Q4X4CHUNK(1, Q4X4NEXT)
 	Q4X4CHUNK(2, Q4X4NEXT)
 	Q4X4CHUNK(3, Q4X4NEXT)
-
-// Q4X4MINS ends a block but for the lane sums, from the min bytes in R10:
-// sumi of rows 0-3 (the group sums times the mins, one vpmaddwd a row,
-// lane t: row t) to float32 in X5, y.d of rows 0-3 in X6, f16 d and dmin,
-// then sumf (0(SP)) -= dmin * sumi with dmin = f16(x.dmin) * y.d, and d =
-// f16(x.d) * y.d of the four rows to 16(SP). Clobbers X4-X9.
-#define Q4X4MINS \
-	VMOVQ      R10, X4; \
-	VPMOVZXBW  X4, X4; \
-	VPMADDWD   4(DI), X4, X5; \
-	VPMADDWD   4(DI)(R12*1), X4, X6; \
-	VPMADDWD   4(DI)(R12*2), X4, X7; \
-	VPMADDWD   4(R13), X4, X8; \
-	VPHADDD    X6, X5, X5; \
-	VPHADDD    X8, X7, X7; \
-	VPHADDD    X7, X5, X5; \
-	VCVTDQ2PS  X5, X5; \
-	VMOVSS     (DI), X6; \
-	VINSERTPS  $0x10, (DI)(R12*1), X6, X6; \
-	VINSERTPS  $0x20, (DI)(R12*2), X6, X6; \
-	VINSERTPS  $0x30, (R13), X6, X6; \
-	VMOVD        (SI), X7; \
-	VCVTPH2PS    X7, X7; \
-	VMOVSHDUP    X7, X8; \
-	VBROADCASTSS X8, X8; \
-	VBROADCASTSS X7, X7; \
-	VMULPS       X6, X8, X8; \
-	VMULPS       X6, X7, X7; \
-	VMOVUPS      X7, 16(SP); \
-	VMULPS       X5, X8, X8; \
-	VMOVUPS      0(SP), X9; \
-	VSUBPS       X8, X9, X9; \
-	VMOVUPS      X9, 0(SP)
-
-	Q4X4MINS
 
 #define Q4X4SUMS(t, acc, sums) \
 	VBROADCASTSS (16+4*t)(SP), Y8; \
@@ -289,12 +325,50 @@ TEXT ·dotQ4_KLMPx8AVX2(SB), NOSPLIT, $384-96
 	TESTQ   CX, CX
 	JZ      q4x8done
 
+// Q4X8MINS is a block's work but the levels and the lane sums, from the
+// mins in X13 (int16, Q4KPAIRS) and g's block (its address at 368(SP),
+// moved on to the next): sumi of rows 0-7 (lane t: row t) from g's
+// group-sum pairs (dword j of 352(SP): mins 2j, 2j+1) to float32 in Y9,
+// y.d of rows 0-7 from g in Y10, f16 d and dmin, then sumf (0(SP)) -=
+// dmin * sumi with dmin = f16(x.dmin) * y.d, and d = f16(x.d) * y.d of
+// the eight rows to 64(SP). Clobbers AX, Y8-Y13; it comes before the
+// levels, which use them.
+#define Q4X8MINS \
+	MOVQ       368(SP), AX; \
+	VMOVDQU    X13, 352(SP); \
+	VPBROADCASTD 352(SP), Y9; \
+	VPMADDWD   32(AX), Y9, Y9; \
+	VPBROADCASTD 356(SP), Y10; \
+	VPMADDWD   64(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VPBROADCASTD 360(SP), Y10; \
+	VPMADDWD   96(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VPBROADCASTD 364(SP), Y10; \
+	VPMADDWD   128(AX), Y10, Y10; \
+	VPADDD     Y10, Y9, Y9; \
+	VCVTDQ2PS  Y9, Y9; \
+	VMOVUPS    (AX), Y10; \
+	ADDQ       $160, AX; \
+	MOVQ       AX, 368(SP); \
+	VMOVD        (SI), X11; \
+	VCVTPH2PS    X11, X11; \
+	VMOVSHDUP    X11, X12; \
+	VBROADCASTSS X12, Y12; \
+	VBROADCASTSS X11, Y11; \
+	VMULPS       Y10, Y12, Y12; \
+	VMULPS       Y10, Y11, Y11; \
+	VMOVUPS      Y11, 64(SP); \
+	VMULPS       Y9, Y12, Y12; \
+	VMOVUPS      0(SP), Y13; \
+	VSUBPS       Y12, Y13, Y13; \
+	VMOVUPS      Y13, 0(SP)
+
 q4x8loop:
-	Q4KSCALES
-	VMOVQ      AX, X12
-	VPUNPCKLBW X12, X12, X12
-	VPMOVZXBW  X12, Y12
+	Q4KSCALES(SI, Y12)
+	Q4KPAIRS(Y12, X13)
 	VMOVDQU    Y12, 32(SP)     // dword k: scale k as an int16 pair
+	Q4X8MINS
 
 #define Q4X8ROW(c, arow, acc, op) \
 	VPMADDUBSW (32+64*c)arow, Y8, Y12; \
@@ -335,48 +409,6 @@ q4x8loop:
 	Q4X8CHUNK(1, Q4X8NEXT)
 	Q4X8CHUNK(2, Q4X8NEXT)
 	Q4X8CHUNK(3, Q4X8NEXT)
-
-// Q4X8MINS ends a block but for the lane sums, from the min bytes in R10
-// and g's block (its address at 368(SP), moved on to the next): sumi of
-// rows 0-7 (lane t: row t) from g's group-sum pairs (dword j of 352(SP):
-// mins 2j, 2j+1) to float32 in Y9, y.d of rows 0-7 from g in Y10, f16 d
-// and dmin, then sumf (0(SP)) -= dmin * sumi with dmin = f16(x.dmin) *
-// y.d, and d = f16(x.d) * y.d of the eight rows to 64(SP). Clobbers AX,
-// Y8-Y13.
-#define Q4X8MINS \
-	MOVQ       368(SP), AX; \
-	VMOVQ      R10, X8; \
-	VPMOVZXBW  X8, X8; \
-	VMOVDQU    X8, 352(SP); \
-	VPBROADCASTD 352(SP), Y9; \
-	VPMADDWD   32(AX), Y9, Y9; \
-	VPBROADCASTD 356(SP), Y10; \
-	VPMADDWD   64(AX), Y10, Y10; \
-	VPADDD     Y10, Y9, Y9; \
-	VPBROADCASTD 360(SP), Y10; \
-	VPMADDWD   96(AX), Y10, Y10; \
-	VPADDD     Y10, Y9, Y9; \
-	VPBROADCASTD 364(SP), Y10; \
-	VPMADDWD   128(AX), Y10, Y10; \
-	VPADDD     Y10, Y9, Y9; \
-	VCVTDQ2PS  Y9, Y9; \
-	VMOVUPS    (AX), Y10; \
-	ADDQ       $160, AX; \
-	MOVQ       AX, 368(SP); \
-	VMOVD        (SI), X11; \
-	VCVTPH2PS    X11, X11; \
-	VMOVSHDUP    X11, X12; \
-	VBROADCASTSS X12, Y12; \
-	VBROADCASTSS X11, Y11; \
-	VMULPS       Y10, Y12, Y12; \
-	VMULPS       Y10, Y11, Y11; \
-	VMOVUPS      Y11, 64(SP); \
-	VMULPS       Y9, Y12, Y12; \
-	VMOVUPS      0(SP), Y13; \
-	VSUBPS       Y12, Y13, Y13; \
-	VMOVUPS      Y13, 0(SP)
-
-	Q4X8MINS
 
 #define Q4X8SUMS(t, acc) \
 	VBROADCASTSS (64+4*t)(SP), Y12; \
@@ -461,11 +493,10 @@ TEXT ·dotQ5_KLMPx4AVX2(SB), NOSPLIT, $192-72
 	JZ      q5x4done
 
 q5x4loop:
-	Q4KSCALES
-	VMOVQ      AX, X2
-	VPUNPCKLBW X2, X2, X2
-	VPMOVZXBW  X2, Y2
+	Q4KSCALES(SI, Y2)
+	Q4KPAIRS(Y2, X4)
 	VMOVDQU    Y2, 32(SP)      // dword k: scale k as an int16 pair
+	Q4X4MINS
 	VMOVDQU    16(SI), Y10
 
 // Q5X4HIGH adds the fifth bits of chunk c to the nibbles in Y4 (sub-block
@@ -489,8 +520,6 @@ q5x4loop:
 	Q5X4CHUNK(1, VPSLLW, 2, VPSLLW, 1, Q4X4NEXT)
 	Q5X4CHUNK(2, VPSRLW, 0, VPSRLW, 1, Q4X4NEXT)
 	Q5X4CHUNK(3, VPSRLW, 2, VPSRLW, 3, Q4X4NEXT)
-
-	Q4X4MINS
 
 #define Q5X4SUMS(t, acc) \
 	VBROADCASTSS (16+4*t)(SP), Y8; \
@@ -552,11 +581,10 @@ TEXT ·dotQ5_KLMPx8AVX2(SB), NOSPLIT, $416-96
 	JZ      q5x8done
 
 q5x8loop:
-	Q4KSCALES
-	VMOVQ      AX, X12
-	VPUNPCKLBW X12, X12, X12
-	VPMOVZXBW  X12, Y12
+	Q4KSCALES(SI, Y12)
+	Q4KPAIRS(Y12, X13)
 	VMOVDQU    Y12, 32(SP)     // dword k: scale k as an int16 pair
+	Q4X8MINS
 	VMOVDQU    16(SI), Y12
 	VMOVDQU    Y12, 384(SP)    // qh, lane-major
 
@@ -579,8 +607,6 @@ q5x8loop:
 	Q5X8CHUNK(1, VPSLLW, 2, VPSLLW, 1, Q4X8NEXT)
 	Q5X8CHUNK(2, VPSRLW, 0, VPSRLW, 1, Q4X8NEXT)
 	Q5X8CHUNK(3, VPSRLW, 2, VPSRLW, 3, Q4X8NEXT)
-
-	Q4X8MINS
 
 	Q4X8SUMS(0, Y0)
 	Q4X8SUMS(1, Y1)
@@ -1185,47 +1211,51 @@ q3x8done:
 // dotQ4_KLMPAVX2 for len(out) weight rows wstride bytes apart against one
 // activation row, out[r] for row r: the same code per row, without a call
 // per row.
-TEXT ·dotQ4_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+TEXT ·dotQ4_KLMPRowsAVX2(SB), NOSPLIT, $32-88
 	VMOVDQU bytes0f<>(SB), Y11
 	KROWSHEAD
 
 krrow:
 	VXORPS  X12, X12, X12      // sumf
 	KROWSTART
+	Q4KSCALES(SI, Y4)          // the first block's: Q4LMHEAD takes the rest
 
 krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
-// Q4LMHEAD is the one-row loop's block start but the levels, for the
-// Q4_K or Q5_K block at SI (the same d, dmin and scales): the scales as
-// int16 pairs to 32(SP) (dword k: scale k), sumf (X12) -= dmin * sumi
-// with sumi = sum_k groupsum[k] * min[k], and Y0 = d = f16(x.d) * y.d.
-// Clobbers AX, BX, DX, R8-R10, Y1-Y4.
-#define Q4LMHEAD \
-	Q4KSCALES; \
-	VMOVQ        AX, X2; \
-	VPUNPCKLBW   X2, X2, X2; \
-	VPMOVZXBW    X2, Y2; \
-	VMOVDQU      Y2, 32(SP); \
-	VMOVQ        R10, X3; \
-	VPMOVZXBW    X3, X3; \
-	VPMADDWD     4(DI), X3, X3; \
-	VPSHUFD      $0x4e, X3, X4; \
-	VPADDD       X4, X3, X3; \
-	VPSHUFD      $0xb1, X3, X4; \
-	VPADDD       X4, X3, X3; \
-	VCVTDQ2PS    X3, X3; \
+// Q4LMHEAD(bb) is the one-row loop's block start but the levels, for the
+// Q4_K or Q5_K block at SI (bb bytes; the same d, dmin and scales), given
+// Q4KSCALES of it in Y4: the scales in both halves of Y3 (word k: scale k,
+// for Q4LMPROD), Y4 = Q4KSCALES of the next block (at the row's last
+// block, of this one again: nothing past the row is read), sumf (lane 1
+// of X12) -= dmin * sumi with sumi = sum_k groupsum[k] * min[k], and Y0 =
+// d = f16(x.d) * y.d. Taking the scales a block ahead takes their latency
+// off each block's path (~7% in L2 on Zen 3). sumf stays in lane 1, where
+// dmin is, so that no shuffle brings dmin down to lane 0; the other lanes
+// take no part. Clobbers R8, Y1, Y2.
+#define Q4LMHEAD(bb) \
+	VPERMQ       $0x44, Y4, Y3; \
+	VEXTRACTI128 $1, Y4, X2; \
+	LEAQ         bb(SI), R8; \
+	CMPQ         CX, $1; \
+	CMOVQEQ      SI, R8; \
+	Q4KSCALES(R8, Y4); \
+	VPMADDWD     4(DI), X2, X2; \
+	VPSHUFD      $0x4e, X2, X1; \
+	VPADDD       X1, X2, X2; \
+	VPSHUFD      $0xb1, X2, X1; \
+	VPADDD       X1, X2, X2; \
+	VCVTDQ2PS    X2, X2; \
 	VMOVD        (SI), X0; \
 	VCVTPH2PS    X0, X0; \
 	VBROADCASTSS (DI), X1; \
 	VMULPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VMULSS       X3, X1, X1; \
-	VSUBSS       X1, X12, X12; \
+	VMULPS       X2, X0, X1; \
+	VSUBPS       X1, X12, X12; \
 	VBROADCASTSS X0, Y0
 
-	Q4LMHEAD
+	Q4LMHEAD(144)
 
 	Q4LMCHUNK(0, Q4LMFIRST)
 	Q4LMCHUNK(1, Q4LMNEXT)
@@ -1240,6 +1270,7 @@ krloop:
 	KROWNEXT(144)
 
 krend:
+	VMOVSHDUP X12, X12         // sumf from lane 1 (Q4LMHEAD)
 	SUMLANES
 	KROWOUT(X12)
 
@@ -1254,19 +1285,20 @@ krall:
 // lane-major in Y1 and bytes 0x10 in Y2, set after Q4LMHEAD (which
 // clobbers them). The prefetch is dotQ4_KLMPRowsAVX2's: three lines a
 // block cover the 176 bytes a block moves on.
-TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $64-88
+TEXT ·dotQ5_KLMPRowsAVX2(SB), NOSPLIT, $32-88
 	VMOVDQU bytes0f<>(SB), Y11
 	KROWSHEAD
 
 krrow:
 	VXORPS  X12, X12, X12      // sumf
 	KROWSTART
+	Q4KSCALES(SI, Y4)          // the first block's: Q4LMHEAD takes the rest
 
 krloop:
 	PREFETCHT0 KPFDIST(SI)
 	PREFETCHT0 KPFDIST+64(SI)
 	PREFETCHT0 KPFDIST+128(SI)
-	Q4LMHEAD
+	Q4LMHEAD(176)
 	VMOVDQU 16(SI), Y1
 	VMOVDQU bytes10<>(SB), Y2
 
@@ -1298,6 +1330,7 @@ krloop:
 	KROWNEXT(176)
 
 krend:
+	VMOVSHDUP X12, X12         // sumf from lane 1 (Q4LMHEAD)
 	SUMLANES
 	KROWOUT(X12)
 

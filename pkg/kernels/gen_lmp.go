@@ -25,7 +25,9 @@ func main() {
 	lines := strings.Split(string(src), "\n")
 	var out []string
 	skip := false
-	shuffle := regexp.MustCompile(`^\s*(VPERMD|VPSHUFB)\s`)
+	// The shuffles by lmPerm and lmTrans (in a register, or lmTrans in
+	// memory), not those by other constants (Q4KSCALES's).
+	shuffle := regexp.MustCompile(`^\s*(VPERMD|VPSHUFB)\s+(Y\d+|reg|lmTrans<>\(SB\)),`)
 	constLoad := regexp.MustCompile(`^\s*VMOVDQU\s+lm(Perm|Trans)<>\(SB\), Y\d+\s*$`)
 	rename := regexp.MustCompile(`dotQ([3456])_KLM`)
 	header := true
@@ -86,7 +88,8 @@ func main() {
 // symbol that no other line reads, with the comment above each block.
 func dropUnusedData(lines []string) []string {
 	data := regexp.MustCompile(`^(DATA|GLOBL) (\w+)<>`)
-	use := regexp.MustCompile(`(\w+)<>\(SB\)`)
+	// A use: name<>(SB), or name<>+offset(SB).
+	use := regexp.MustCompile(`(\w+)<>(\+[^,\s]*)?\(SB\)`)
 	used := map[string]bool{}
 	for _, l := range lines {
 		if !data.MatchString(l) {
