@@ -57,6 +57,8 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	dot4Kernels[tensor.Q4_0] = dotQ4_0x4AVX2
 	tok4Kernels[tensor.Q2_K] = dotQ2_Kx4AVX2
 	rowsKernels[tensor.F32] = dotF32RowsAVX2
+	rowsKernels[tensor.F16] = dotF16RowsAVX2
+	rowsKernels[tensor.BF16] = dotBF16RowsAVX2
 	quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsAVX2, rows: dotQ8_0QuadsRowsAVX2}
 	quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsAVX2, rows: dotQ4_0QuadsRowsAVX2, prep: quadPrepQ4_0Fast, prepBytes: quadPrepQ4_0Bytes}
 	t[tensor.F16].quantize = quantizeF16Vec
@@ -163,10 +165,18 @@ func dotBF16AVX2(n int, w, a []byte) float32
 //go:noescape
 func dotF32AVX2(n int, w, a []byte) float32
 
-// dotF32RowsAVX2 is dotF32AVX2 for len(out) rows wstride bytes apart.
+// dotF32RowsAVX2, dotF16RowsAVX2 and dotBF16RowsAVX2 are dotF32AVX2,
+// dotF16AVX2 and dotBF16AVX2 for len(out) rows wstride bytes apart
+// (rowsKernels).
 //
 //go:noescape
 func dotF32RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+
+//go:noescape
+func dotF16RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+
+//go:noescape
+func dotBF16RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
 
 //go:noescape
 func dotQ3_KAVX2(n int, w, a []byte) float32

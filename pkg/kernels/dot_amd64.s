@@ -35,6 +35,36 @@ GLOBL packPerm<>(SB), RODATA|NOPTR, $32
 	VCVTPH2PS    X2, Y2; \
 	VMULPS       Y2, Y1, Y1
 
+// DOTROWS(body) is the frame of the many-row float kernels
+// (func(n int, w []byte, wstride int, a []byte, out []float32)): body, one
+// of the one-row kernels' bodies (DOTF32, DOTF16, DOTBF16: the dot product
+// of CX elements at SI and DI into X0, ending at label fdone), for
+// len(out) rows wstride bytes apart against one activation row, out[r]
+// for row r. Generation is a long run of rows, and a Go call per row was a
+// few percent of it (F16: 3%; small F32 models: as much as the row).
+// It stands before any TEXT, so vet's frame check reads it with the
+// function that uses it.
+#define DOTROWS(body) \
+	MOVQ  w_base+8(FP), R12; \
+	MOVQ  out_base+64(FP), R13; \
+	MOVQ  out_len+72(FP), R11; \
+	TESTQ R11, R11; \
+	JZ    frall; \
+frrow: \
+	MOVQ n+0(FP), CX; \
+	MOVQ R12, SI; \
+	MOVQ a_base+40(FP), DI; \
+	body; \
+fdone: \
+	VMOVSS X0, (R13); \
+	ADDQ   $4, R13; \
+	ADDQ   wstride+32(FP), R12; \
+	DECQ   R11; \
+	JNZ    frrow; \
+frall: \
+	VZEROUPPER; \
+	RET
+
 // func dotQ8_0AVX2(n int, w, a []byte) float32
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
@@ -182,51 +212,62 @@ qdone:
 // +1. A tail of n mod 16 elements (tinyBLAS declines such rows) is fused
 // into the sum one at a time. Not the generic path's float64 order: held
 // to a tolerance.
+// DOTF16 is dotF16AVX2's body: the dot product of the CX f16 at SI and
+// DI, left in X0 (low float), advancing SI and DI; it ends at label
+// fdone, which the function using it defines.
+#define DOTF16 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+h16: \
+	CMPQ CX, $16; \
+	JLT  hreduce; \
+	PREFETCHT0 4096(SI); \
+	VCVTPH2PS (SI), Y4; \
+	VCVTPH2PS (DI), Y5; \
+	VCVTPH2PS 16(SI), Y6; \
+	VCVTPH2PS 16(DI), Y7; \
+	VFMADD231PS Y5, Y4, Y0; \
+	VFMADD231PS Y7, Y6, Y1; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	SUBQ $16, CX; \
+	JMP  h16; \
+hreduce: \
+	VADDPS Y1, Y0, Y0; \
+	HSUM8; \
+h1: \
+	TESTQ CX, CX; \
+	JZ    fdone; \
+	MOVWLZX (SI), AX; \
+	MOVWLZX (DI), BX; \
+	VMOVD   AX, X4; \
+	VMOVD   BX, X5; \
+	VCVTPH2PS X4, X4; \
+	VCVTPH2PS X5, X5; \
+	VFMADD231SS X5, X4, X0; \
+	ADDQ $2, SI; \
+	ADDQ $2, DI; \
+	DECQ CX; \
+	JMP  h1
+
+// The prefetch reads the row 4 KiB on: one stream, the hardware prefetcher
+// falls behind.
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+	DOTF16
 
-h16:
-	CMPQ CX, $16
-	JLT  hreduce
-	PREFETCHT0 4096(SI) // the row 4 KiB on: one stream, the hardware prefetcher falls behind
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS (DI), Y5
-	VCVTPH2PS 16(SI), Y6
-	VCVTPH2PS 16(DI), Y7
-	VFMADD231PS Y5, Y4, Y0
-	VFMADD231PS Y7, Y6, Y1
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $16, CX
-	JMP  h16
-
-hreduce:
-	VADDPS Y1, Y0, Y0
-	HSUM8
-
-h1:
-	TESTQ CX, CX
-	JZ    hdone
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	VMOVD   AX, X4
-	VMOVD   BX, X5
-	VCVTPH2PS X4, X4
-	VCVTPH2PS X5, X5
-	VFMADD231SS X5, X4, X0
-	ADDQ $2, SI
-	ADDQ $2, DI
-	DECQ CX
-	JMP  h1
-
-hdone:
+fdone:
 	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
+
+// func dotF16RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotF16AVX2 (DOTF16) for many rows: see DOTROWS.
+TEXT ·dotF16RowsAVX2(SB), NOSPLIT, $0-88
+	DOTROWS(DOTF16)
 
 // func dotF32AVX2(n int, w, a []byte) float32
 //
@@ -314,28 +355,7 @@ fdone:
 // in small F32 models is a long run of short rows, and a Go call per row
 // cost as much as the row.
 TEXT ·dotF32RowsAVX2(SB), NOSPLIT, $0-88
-	MOVQ w_base+8(FP), R12
-	MOVQ out_base+64(FP), R13
-	MOVQ out_len+72(FP), R11
-	TESTQ R11, R11
-	JZ    frall
-
-frrow:
-	MOVQ n+0(FP), CX
-	MOVQ R12, SI
-	MOVQ a_base+40(FP), DI
-	DOTF32
-
-fdone:
-	VMOVSS X0, (R13)
-	ADDQ   $4, R13
-	ADDQ   wstride+32(FP), R12
-	DECQ   R11
-	JNZ    frrow
-
-frall:
-	VZEROUPPER
-	RET
+	DOTROWS(DOTF32)
 
 // BF16TOF32(src, dst) loads eight bf16 at src as float32 into dst: a
 // bf16 is the high half of a float32, so zero-extend and shift by 16.
@@ -350,84 +370,91 @@ frall:
 // bf16 rows converted to float32, which is exact; the product of two
 // bf16 (8-bit significands) is exact in float32 too, so only the sums
 // round. Held to the generic float64 sum within floatDotTolerance.
+// DOTBF16 is dotBF16AVX2's body: the dot product of the CX bf16 at SI and
+// DI, left in X0 (low float), advancing SI and DI; it ends at label
+// fdone, which the function using it defines.
+#define DOTBF16 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+bf32: \
+	CMPQ CX, $32; \
+	JLT  bf16; \
+	BF16TOF32((SI), Y4); \
+	BF16TOF32(16(SI), Y5); \
+	BF16TOF32(32(SI), Y6); \
+	BF16TOF32(48(SI), Y7); \
+	BF16TOF32((DI), Y8); \
+	BF16TOF32(16(DI), Y9); \
+	BF16TOF32(32(DI), Y10); \
+	BF16TOF32(48(DI), Y11); \
+	VFMADD231PS Y8, Y4, Y0; \
+	VFMADD231PS Y9, Y5, Y1; \
+	VFMADD231PS Y10, Y6, Y2; \
+	VFMADD231PS Y11, Y7, Y3; \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	SUBQ $32, CX; \
+	JMP  bf32; \
+bf16: \
+	CMPQ CX, $16; \
+	JLT  bfreduce; \
+	BF16TOF32((SI), Y4); \
+	BF16TOF32(16(SI), Y5); \
+	BF16TOF32((DI), Y8); \
+	BF16TOF32(16(DI), Y9); \
+	VFMADD231PS Y8, Y4, Y0; \
+	VFMADD231PS Y9, Y5, Y1; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	SUBQ $16, CX; \
+	JMP  bf16; \
+bfreduce: \
+	CMPQ CX, $8; \
+	JLT  bfsum; \
+	BF16TOF32((SI), Y4); \
+	BF16TOF32((DI), Y8); \
+	VFMADD231PS Y8, Y4, Y3; \
+	ADDQ $16, SI; \
+	ADDQ $16, DI; \
+	SUBQ $8, CX; \
+bfsum: \
+	VADDPS Y2, Y0, Y0; \
+	VADDPS Y3, Y1, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	HSUM8; \
+bf1: \
+	TESTQ CX, CX; \
+	JZ    fdone; \
+	MOVWLZX (SI), AX; \
+	SHLL    $16, AX; \
+	VMOVD   AX, X4; \
+	MOVWLZX (DI), DX; \
+	SHLL    $16, DX; \
+	VMOVD   DX, X8; \
+	VFMADD231SS X8, X4, X0; \
+	ADDQ $2, SI; \
+	ADDQ $2, DI; \
+	DECQ CX; \
+	JMP  bf1
+
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	DOTBF16
 
-bf32:
-	CMPQ CX, $32
-	JLT  bf16
-	BF16TOF32((SI), Y4)
-	BF16TOF32(16(SI), Y5)
-	BF16TOF32(32(SI), Y6)
-	BF16TOF32(48(SI), Y7)
-	BF16TOF32((DI), Y8)
-	BF16TOF32(16(DI), Y9)
-	BF16TOF32(32(DI), Y10)
-	BF16TOF32(48(DI), Y11)
-	VFMADD231PS Y8, Y4, Y0
-	VFMADD231PS Y9, Y5, Y1
-	VFMADD231PS Y10, Y6, Y2
-	VFMADD231PS Y11, Y7, Y3
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $32, CX
-	JMP  bf32
-
-bf16:
-	CMPQ CX, $16
-	JLT  bfreduce
-	BF16TOF32((SI), Y4)
-	BF16TOF32(16(SI), Y5)
-	BF16TOF32((DI), Y8)
-	BF16TOF32(16(DI), Y9)
-	VFMADD231PS Y8, Y4, Y0
-	VFMADD231PS Y9, Y5, Y1
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $16, CX
-	JMP  bf16
-
-bfreduce:
-	CMPQ CX, $8
-	JLT  bfsum
-	BF16TOF32((SI), Y4)
-	BF16TOF32((DI), Y8)
-	VFMADD231PS Y8, Y4, Y3
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-
-bfsum:
-	VADDPS Y2, Y0, Y0
-	VADDPS Y3, Y1, Y1
-	VADDPS Y1, Y0, Y0
-	HSUM8
-
-bf1:
-	TESTQ CX, CX
-	JZ    bfdone
-	MOVWLZX (SI), AX
-	SHLL    $16, AX
-	VMOVD   AX, X4
-	MOVWLZX (DI), DX
-	SHLL    $16, DX
-	VMOVD   DX, X8
-	VFMADD231SS X8, X4, X0
-	ADDQ $2, SI
-	ADDQ $2, DI
-	DECQ CX
-	JMP  bf1
-
-bfdone:
+fdone:
 	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
+
+// func dotBF16RowsAVX2(n int, w []byte, wstride int, a []byte, out []float32)
+//
+// dotBF16AVX2 (DOTBF16) for many rows: see DOTROWS.
+TEXT ·dotBF16RowsAVX2(SB), NOSPLIT, $0-88
+	DOTROWS(DOTBF16)
 
 // The four-row forms: rows w, w+rowStride, w+2*rowStride, w+3*rowStride
 // against one activation row, results to out[0..3]; a row's next block is

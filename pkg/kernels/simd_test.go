@@ -521,33 +521,38 @@ func TestSIMDWeightedSum(t *testing.T) {
 	}
 }
 
-// TestF32RowsKernel holds the many-row F32 kernel to the one-row kernel bit
-// for bit, at lengths around its 32-, 16- and 8-wide steps and its
-// one-at-a-time tail, with rows further apart than their length.
-func TestF32RowsKernel(t *testing.T) {
+// TestFloatRowsKernels holds the many-row float kernels (F32, F16, BF16)
+// to their one-row kernels bit for bit, at lengths around the 32-, 16- and
+// 8-wide steps and the one-at-a-time tail, with rows further apart than
+// their length.
+func TestFloatRowsKernels(t *testing.T) {
 	if !PathSupported(PathAVX2) {
 		t.Skip("no AVX2 path here")
 	}
-	var rowsKernel func(n int, w []byte, wstride int, a []byte, out []float32)
-	var dot func(n int, w, a []byte) float32
-	onPath(PathAVX2, func() { rowsKernel, dot = rowsKernels[tensor.F32], typeKernels[tensor.F32].dot })
-	if rowsKernel == nil {
-		t.Skip("no many-row F32 kernel on this machine")
-	}
 	r := rand.New(rand.NewPCG(27, 28))
-	for _, n := range []int{1, 7, 8, 9, 16, 31, 33, 64, 100, 172, 4099} {
-		for _, rows := range []int{1, 2, 5} {
-			stride := 4*n + 12
-			w := make([]byte, rows*stride)
-			for i := 0; i < rows; i++ {
-				copy(w[i*stride:], encode(t, tensor.F32, randRow(r, n, i)))
-			}
-			a := encode(t, tensor.F32, randRow(r, n, 1))
-			out := make([]float32, rows)
-			rowsKernel(n, w, stride, a, out)
-			for i, got := range out {
-				if want := dot(n, w[i*stride:i*stride+4*n], a); !sameFloat(got, want) {
-					t.Errorf("n=%d row %d of %d: %g, one-row kernel %g", n, i, rows, got, want)
+	for _, w := range []tensor.Type{tensor.F32, tensor.F16, tensor.BF16} {
+		var rowsKernel rowsKernel
+		var dot func(n int, w, a []byte) float32
+		onPath(PathAVX2, func() { rowsKernel, dot = rowsKernels[w], typeKernels[w].dot })
+		if rowsKernel == nil {
+			t.Errorf("%s: no many-row kernel on the AVX2 path", w)
+			continue
+		}
+		for _, n := range []int{1, 7, 8, 9, 16, 31, 33, 64, 100, 172, 4099} {
+			for _, rows := range []int{1, 2, 5} {
+				rb := typeBytes(t, w, n)
+				stride := rb + 12
+				wb := make([]byte, rows*stride)
+				for i := 0; i < rows; i++ {
+					copy(wb[i*stride:], encode(t, w, randRow(r, n, i)))
+				}
+				a := encode(t, w, randRow(r, n, 1))
+				out := make([]float32, rows)
+				rowsKernel(n, wb, stride, a, out)
+				for i, got := range out {
+					if want := dot(n, wb[i*stride:i*stride+rb], a); !sameFloat(got, want) {
+						t.Errorf("%s n=%d row %d of %d: %g, one-row kernel %g", w, n, i, rows, got, want)
+					}
 				}
 			}
 		}
