@@ -44,8 +44,10 @@ const tileGroup = 2
 
 // matmulTilesQ computes Q8_0 and Q4_0 rows [lo, hi) with
 // tileQSplit2x4AVX2: rows in pairs (Q4_0 rows expanded to signed bytes
-// first, once for the whole batch), the batch's tokens in fours and the
-// rest one at a time with the row kernel. It returns the first row it
+// first, once for the whole batch), the batch's tokens in fours (the last
+// four overlapping the four before when the batch is not a multiple of
+// four); a batch of under four tokens goes one at a time through the row
+// kernel. It returns the first row it
 // left (hi, or hi-1 for an odd count).
 func matmulTilesQ(j *matmulJob, lo, hi int) int {
 	const R, T = 2, 4
@@ -71,7 +73,14 @@ func matmulTilesQ(j *matmulJob, lo, hi int) int {
 			}
 		}
 		b := 0
-		for ; b+T <= j.batch; b += T {
+		for ; b < j.batch && j.batch >= T; b += T {
+			// When the batch is not a multiple of T, its last
+			// group starts T tokens before its end and so overlaps the
+			// group before it. The overlapped outputs are computed again
+			// with the same bits (every tile gives the row kernel's), so
+			// the batch's last tokens run through a tile too rather than
+			// the row kernel, which reads each weight row once per token.
+			b = min(b, j.batch-T)
 			for r := 0; r < g; r += R {
 				at := j.m.blockAddr(lo + r)
 				wq, qRow, qBlock := &data[at.levels], at.levelsRow, at.block
@@ -105,7 +114,8 @@ func matmulTilesF16(j *matmulJob, lo, hi int) int {
 	for ; lo+R <= hi; lo += R {
 		w := j.m.Data[lo*rb : (lo+R)*rb]
 		b := 0
-		for ; b+T <= j.batch; b += T {
+		for ; b < j.batch && j.batch >= T; b += T {
+			b = min(b, j.batch-T) // a last short group overlaps the one before (see matmulTilesQ)
 			tileF16x2x3AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
 		}
 		for ; b < j.batch; b++ {
@@ -132,7 +142,8 @@ func matmulTilesBF16(j *matmulJob, lo, hi int) int {
 	for ; lo+R <= hi; lo += R {
 		w := j.m.Data[lo*rb : (lo+R)*rb]
 		b := 0
-		for ; b+T <= j.batch; b += T {
+		for ; b < j.batch && j.batch >= T; b += T {
+			b = min(b, j.batch-T) // a last short group overlaps the one before (see matmulTilesQ)
 			tileBF16x3x2AVX2(cols, &w[0], rb, &j.xa[b*ab], ab, &j.out[b*rows+lo], 4*rows)
 		}
 		for ; b < j.batch; b++ {
