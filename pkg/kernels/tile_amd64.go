@@ -18,9 +18,11 @@ func installBatchKernels() {
 		prep: func(j *matmulJob, b int) {
 			f16ToF32AVX2(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab])
 		},
-		rows: matmulTilesF16,
+		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &f16Tile) },
 	}
-	batchKernels[tensor.BF16] = &batchKernel{rows: matmulTilesBF16} // reads the bf16 activations as they are
+	batchKernels[tensor.BF16] = &batchKernel{ // reads the bf16 activations as they are
+		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &bf16Tile) },
+	}
 }
 
 // prepQ8_0Scales writes the f16 scales of Q8_0 activation row b's blocks
@@ -102,41 +104,36 @@ func matmulTilesQ(j *matmulJob, lo, hi int) int {
 	return lo
 }
 
-// matmulTilesF16 runs tileF16x2x3AVX2 (j.xf holds the activations as
-// float32) as matmulTilesQ runs its tiles, for rows of a multiple of 16
-// elements: each output is dotF16AVX2's, bit for bit.
-func matmulTilesF16(j *matmulJob, lo, hi int) int {
-	const R, T = 2, 3
-	rows, cols, rb, ab, fb := j.m.Rows, j.m.Cols, j.rowBytes, j.ab, j.fb
-	if cols == 0 || cols%16 != 0 {
-		return lo
-	}
-	for ; lo+R <= hi; lo += R {
-		w := j.m.Data[lo*rb : (lo+R)*rb]
-		b := 0
-		for ; b < j.batch && j.batch >= T; b += T {
-			b = min(b, j.batch-T) // a last short group overlaps the one before (see matmulTilesQ)
-			tileF16x2x3AVX2(cols, &w[0], rb, &j.xf[b*fb], 4*fb, &j.out[b*rows+lo], 4*rows)
-		}
-		for ; b < j.batch; b++ {
-			a := j.xa[b*ab : (b+1)*ab]
-			for r := 0; r < R; r++ {
-				j.out[b*rows+lo+r] = j.k.dot(cols, w[r*rb:(r+1)*rb], a)
-			}
-		}
-	}
-	return lo
+// floatTile is a float batch tile: rows weight rows against tokens
+// activation rows, for row lengths that are a multiple of colStep; run
+// computes rows [lo, lo+rows) (weights w) for tokens [b, b+tokens).
+type floatTile struct {
+	rows, tokens, colStep int
+	run                   func(j *matmulJob, w []byte, lo, b int)
 }
 
-// matmulTilesBF16 runs tileBF16x3x2AVX2 on the bf16 activation rows in
-// j.xa as matmulTilesF16 runs its tiles, for rows of a multiple of 8
-// elements: each output is dotBF16AVX2's, bit for bit. Rows are taken by
-// threes through the whole batch; grouping several threes per token pair
+// f16Tile runs tileF16x2x3AVX2 on the activations as float32 (j.xf); each
+// output is dotF16AVX2's, bit for bit.
+var f16Tile = floatTile{rows: 2, tokens: 3, colStep: 16, run: func(j *matmulJob, w []byte, lo, b int) {
+	tileF16x2x3AVX2(j.m.Cols, &w[0], j.rowBytes, &j.xf[b*j.fb], 4*j.fb, &j.out[b*j.m.Rows+lo], 4*j.m.Rows)
+}}
+
+// bf16Tile runs tileBF16x3x2AVX2 on the bf16 activation rows in j.xa;
+// each output is dotBF16AVX2's, bit for bit. Rows are taken by threes
+// through the whole batch; grouping several threes per token pair
 // measured no faster.
-func matmulTilesBF16(j *matmulJob, lo, hi int) int {
-	const R, T = 3, 2
+var bf16Tile = floatTile{rows: 3, tokens: 2, colStep: 8, run: func(j *matmulJob, w []byte, lo, b int) {
+	tileBF16x3x2AVX2(j.m.Cols, &w[0], j.rowBytes, &j.xa[b*j.ab], j.ab, &j.out[b*j.m.Rows+lo], 4*j.m.Rows)
+}}
+
+// matmulTilesFloat runs t as matmulTilesQ runs its tiles: rows in groups
+// of t.rows through the whole batch, tokens in groups of t.tokens (the
+// last overlapping the one before), a batch shorter than one group
+// through the row kernel. It returns the first row it left.
+func matmulTilesFloat(j *matmulJob, lo, hi int, t *floatTile) int {
+	R, T := t.rows, t.tokens
 	rows, cols, rb, ab := j.m.Rows, j.m.Cols, j.rowBytes, j.ab
-	if cols == 0 || cols%8 != 0 {
+	if cols == 0 || cols%t.colStep != 0 {
 		return lo
 	}
 	for ; lo+R <= hi; lo += R {
@@ -144,7 +141,7 @@ func matmulTilesBF16(j *matmulJob, lo, hi int) int {
 		b := 0
 		for ; b < j.batch && j.batch >= T; b += T {
 			b = min(b, j.batch-T) // a last short group overlaps the one before (see matmulTilesQ)
-			tileBF16x3x2AVX2(cols, &w[0], rb, &j.xa[b*ab], ab, &j.out[b*rows+lo], 4*rows)
+			t.run(j, w, lo, b)
 		}
 		for ; b < j.batch; b++ {
 			a := j.xa[b*ab : (b+1)*ab]
