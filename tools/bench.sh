@@ -7,6 +7,7 @@
 #                                       llama.cpp's figures cover the first five)
 #           [--threads "2 1"]           thread counts for the 1.1B models (default: 2 1)
 #           [--no-doc]                  measure and keep the JSON, leave docs/benchmarks.md alone
+#           (F16, Q8_0 and Q4_0 also get a 2-thread prompt run with --fast-prompt, the blockwise kernels)
 #           LLMBOOT_CACHE               model cache (default ~/.cache/llmboot); Go on PATH
 # Produces: $LLMBOOT_CACHE/models/tinyllama-1.1b-<TYPE>.gguf, generated once (0.4-2.2 GB each,
 #           9.6 GB for all nine), out/bench/results-<date>.jsonl (every llmboot bench --json
@@ -74,6 +75,13 @@ for t in $TYPES; do
 		"$BIN" bench "$MODELS/tinyllama-1.1b-$t.gguf" -t "$th" -p "$P" -n "$N" -r "$R" --json >>"$RESULTS" ||
 			die "bench $t -t $th failed"
 	done
+done
+
+for t in $TYPES; do
+	case $t in F16 | Q8_0 | Q4_0) ;; *) continue ;; esac
+	log "bench $t --fast-prompt, 2 threads, -p $P -n 0 -r $R (load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?))"
+	"$BIN" bench "$MODELS/tinyllama-1.1b-$t.gguf" -t 2 -p "$P" -n 0 -r "$R" --fast-prompt --json >>"$RESULTS" ||
+		die "bench $t --fast-prompt failed"
 done
 
 log "bench stories260K, 1 thread"

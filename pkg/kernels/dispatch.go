@@ -176,6 +176,7 @@ func usePath(p Path) {
 	quadKernels = [len(typeKernels)]quadKernel{}
 	kquantMatmul = [len(typeKernels)]*kquantKernels{}
 	batchKernels = [len(typeKernels)]*batchKernel{}
+	blockwiseKernels = [len(typeKernels)]*batchKernel{}
 	quantizeQ8_0Act = quantizeQ8_0Runtime
 	dotFloats = dotFloatsGeneric
 	swiGLUVec = swiGLUVecGeneric

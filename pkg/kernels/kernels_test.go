@@ -261,8 +261,9 @@ func randMatrix(t testing.TB, r *rand.Rand, typ tensor.Type, rows, cols int) Mat
 
 // TestMatMulMatchesVecDot checks every output of MatMul, for 1 to 3
 // threads and batches of 1 to 5, bit for bit against VecDot on the
-// converted activation row, on every kernel path (MatMul's four-row
-// kernels and row splits must not change a bit).
+// converted activation row (batchDot for batches on a pool set
+// blockwise, where a blockwise kernel has its own order), on every kernel path (MatMul's four-row kernels and
+// row splits must not change a bit).
 func TestMatMulMatchesVecDot(t *testing.T) {
 	for _, p := range testedPaths() {
 		onPath(p, func() { testMatMulMatchesVecDot(t) })
@@ -284,14 +285,20 @@ func testMatMulMatchesVecDot(t *testing.T) {
 		for b := 0; b < 5; b++ {
 			x = append(x, randRow(r, cols, b)...)
 		}
-		want := make([]float32, 5*rows)
+		// want[k][b*rows+i]: the row kernel's outputs (k = 0), and a
+		// batch's on a pool set blockwise (batchDot).
+		var want [2][]float32
+		for k := range want {
+			want[k] = make([]float32, 5*rows)
+		}
 		for b := 0; b < 5; b++ {
 			act := make([]byte, 2*typeBytes(t, ActivationType(typ), cols))
 			if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
 				t.Fatal(err)
 			}
 			for i := 0; i < rows; i++ {
-				want[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
+				want[0][b*rows+i] = VecDot(typ, cols, m.Row(i), act)
+				want[1][b*rows+i] = batchDot(typ, 2, true, cols, m.Row(i), act)
 			}
 		}
 		ms := []Matrix{m}
@@ -304,15 +311,22 @@ func testMatMulMatchesVecDot(t *testing.T) {
 		}
 		for _, m := range ms {
 			for _, p := range pools {
-				for batch := 1; batch <= 5; batch++ {
-					out := make([]float32, batch*m.Rows)
-					if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
-						t.Fatal(err)
-					}
-					for i, v := range out {
-						b, r := i/m.Rows, i%m.Rows
-						if w := want[b*rows+r]; math.Float32bits(v) != math.Float32bits(w) {
-							t.Fatalf("%s %s %s threads %d batch %d: out[%d] = %g, VecDot gives %g", ActivePath(), typ, m.Layout, p.Threads(), batch, i, v, w)
+				for _, blockwise := range []bool{false, true} {
+					p.SetBlockwise(blockwise)
+					for batch := 1; batch <= 5; batch++ {
+						out := make([]float32, batch*m.Rows)
+						if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+							t.Fatal(err)
+						}
+						k := 0
+						if blockwise {
+							k = min(batch-1, 1)
+						}
+						for i, v := range out {
+							b, r := i/m.Rows, i%m.Rows
+							if w := want[k][b*rows+r]; math.Float32bits(v) != math.Float32bits(w) {
+								t.Fatalf("%s %s %s threads %d batch %d blockwise %v: out[%d] = %g, want %g", ActivePath(), typ, m.Layout, p.Threads(), batch, blockwise, i, v, w)
+							}
 						}
 					}
 				}

@@ -57,7 +57,24 @@ type Pool struct {
 	mmQuant  func(lo, hi int)
 	mmRows   func(lo, hi int)
 	mmQuads  func(lo, hi int)
+
+	blockwise bool // batches in the blockwise kernels' order (SetBlockwise)
 }
+
+// SetBlockwise chooses the arithmetic of MatMul's batches (two or more
+// activation rows). By default every batch gives the row kernels' bits
+// (llama.cpp's vec_dot order): a prompt evaluates as its tokens one at a
+// time do, and as llama.cpp's vec_dot. With blockwise on, the types with
+// a blockwise batch kernel run it instead: Q4_0 and Q8_0 (on AVX2) sum
+// each block's products as one integer and add the blocks' scaled sums
+// one after another (dotQBlockwise), as llama.cpp's repacked x86 Q4_0
+// kernels do (they fuse the multiply and add; this does not), and F16
+// keeps one eight-lane sum per output (dotF16Lanes8). Their outputs
+// differ from a row at a time in the last bits of float rounding, which
+// a later f16 or Q8_0 rounding can turn into larger logit differences
+// (docs/benchmarks.md); they are 2.5x (Q4_0), 1.5x (Q8_0) and 1.2-1.4x
+// (F16) faster. Call it between MatMul calls, not during one.
+func (p *Pool) SetBlockwise(on bool) { p.blockwise = on }
 
 type poolJob struct {
 	fn func(lo, hi int)
@@ -430,7 +447,11 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
 	p.setupLaneMajor(m, batch)
-	if bk := batchKernels[m.Type]; bk != nil && batch >= 2 {
+	bk := batchKernels[m.Type]
+	if b := blockwiseKernels[m.Type]; b != nil && p.blockwise {
+		bk = b
+	}
+	if bk != nil && batch >= 2 {
 		p.mm.bk = bk
 		if bk.prepLen != nil {
 			p.mm.fb = bk.prepLen(m.Cols)

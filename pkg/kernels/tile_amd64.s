@@ -607,3 +607,573 @@ btout:
 	BF16OUT(Y10, Y11, X10, X11, 320(R12), 352(R12), 8(AX)(BX*1))
 	VZEROUPPER
 	RET
+
+// Blockwise batch kernels (Q4_0): weight rows run in the lanes of a
+// register, eight rows per octet, so a block's 32 products for eight rows
+// are summed in int16 and int32 without any horizontal step, and each
+// (row, token) output is the blockwise order of dotQBlockwise: acc +=
+// (f16(w.d) * f16(a.d)) * isum, block by block, in float32. That takes
+// 8 vpmaddubsw, 7 vpaddw and a few ops per block per eight rows and token,
+// where the ggml-order tile above needs 5 ops per row.
+//
+// Packed layout (q4Tile*): 16 rows (two octets) per block, q4TileBlock =
+// 576 bytes a block: octet o's group g (elements 4g..4g+3 of its eight
+// rows, row l at bytes 4l..4l+3, as unsigned nibbles 0..15) at 256o + 32g,
+// then the two octets' scales as float32 at 512 + 32o + 4l.
+
+// packQ4_0QuadAVX2 writes four Q4_0 rows' nb blocks into the packed layout:
+// block k's levels of row r at levels + r*levelsRow + k*blockStride, its
+// f16 scale at scale + r*scaleRow + k*blockStride; the rows' lanes of block
+// k at dstW + 576k (groups 32 bytes apart: the caller points dstW at the
+// octet and the quad's half of it) and their scales at dstD + 576k.
+//
+// Each row's 16 level bytes become [low nibbles | high nibbles] in one
+// register (elements 0-15 | 16-31); a 4x4 dword transpose within the
+// 128-bit lanes then gives group g in the low lanes and g+4 in the high.
+//
+// func packQ4_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
+TEXT ·packQ4_0QuadAVX2(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ dstW+8(FP), DI
+	MOVQ dstD+16(FP), DX
+	MOVQ levels+24(FP), SI
+	MOVQ levelsRow+32(FP), R11
+	MOVQ scale+40(FP), R10
+	MOVQ scaleRow+48(FP), R12
+	MOVQ blockStride+56(FP), BX
+	LEAQ (R11)(R11*2), R13
+	LEAQ (R12)(R12*2), R14
+	VMOVDQU tileShift<>(SB), Y14
+	VMOVDQU bytes0f<>(SB), Y15
+	TESTQ CX, CX
+	JZ    pq4done
+
+pq4loop:
+	VBROADCASTI128 (SI), Y0
+	VBROADCASTI128 (SI)(R11*1), Y1
+	VBROADCASTI128 (SI)(R11*2), Y2
+	VBROADCASTI128 (SI)(R13*1), Y3
+	VPSRLVD     Y14, Y0, Y0
+	VPSRLVD     Y14, Y1, Y1
+	VPSRLVD     Y14, Y2, Y2
+	VPSRLVD     Y14, Y3, Y3
+	VPAND       Y15, Y0, Y0
+	VPAND       Y15, Y1, Y1
+	VPAND       Y15, Y2, Y2
+	VPAND       Y15, Y3, Y3
+	VPUNPCKLDQ  Y1, Y0, Y4 // r0d0 r1d0 r0d1 r1d1
+	VPUNPCKHDQ  Y1, Y0, Y5 // r0d2 r1d2 r0d3 r1d3
+	VPUNPCKLDQ  Y3, Y2, Y6 // r2d0 r3d0 r2d1 r3d1
+	VPUNPCKHDQ  Y3, Y2, Y7 // r2d2 r3d2 r2d3 r3d3
+	VPUNPCKLQDQ Y6, Y4, Y0 // groups 0 | 4
+	VPUNPCKHQDQ Y6, Y4, Y1 // 1 | 5
+	VPUNPCKLQDQ Y7, Y5, Y2 // 2 | 6
+	VPUNPCKHQDQ Y7, Y5, Y3 // 3 | 7
+	VMOVDQU      X0, 0(DI)
+	VEXTRACTI128 $1, Y0, 128(DI)
+	VMOVDQU      X1, 32(DI)
+	VEXTRACTI128 $1, Y1, 160(DI)
+	VMOVDQU      X2, 64(DI)
+	VEXTRACTI128 $1, Y2, 192(DI)
+	VMOVDQU      X3, 96(DI)
+	VEXTRACTI128 $1, Y3, 224(DI)
+	VPINSRW      $0, (R10), X8, X8
+	VPINSRW      $1, (R10)(R12*1), X8, X8
+	VPINSRW      $2, (R10)(R12*2), X8, X8
+	VPINSRW      $3, (R10)(R14*1), X8, X8
+	VCVTPH2PS    X8, X8
+	VMOVUPS      X8, (DX)
+	ADDQ BX, SI
+	ADDQ BX, R10
+	ADDQ $576, DI
+	ADDQ $576, DX
+	DECQ CX
+	JNZ  pq4loop
+
+pq4done:
+	VZEROUPPER
+	RET
+
+// tileQ4_0x16x3AVX2: two packed octets (16 rows) by three tokens, nb
+// blocks, adding into acc: token t's sums for rows 0-15 at acc + 64t
+// (loaded first, stored at the end, so a row's blocks can be taken in
+// several calls). Token t's Q8_0 block k at a + t*aStride + 34k; its side
+// data at side + t*sideStride + 8k: the scale as float32, then 8 * the
+// sum of its 32 levels as int32, which turns the unsigned nibbles' sum
+// u*a into (u-8)*a. vpmaddubsw's pairs are at most 2*15*128 in magnitude
+// and a group of 8 at most 30720, so the int16 sums are exact.
+//
+// Registers: Y0-Y5 float sums (token t, octet o in Y(2t+o)), Y6-Y11 the
+// block's integer sums in the same order, Y12/Y13 the octets' group g
+// (then their scales times the token's), Y14 the token's group g
+// broadcast (then its side data), Y15 scratch.
+
+// Q4GRP0(w0, w1, a) starts a block: the octets' group at w0(SI) and
+// w1(SI) times each token's 4 levels at a.
+#define Q4GRP0(w0, w1, a) \
+	VMOVDQU      w0(SI), Y12; \
+	VMOVDQU      w1(SI), Y13; \
+	VPBROADCASTD a(DI), Y14; \
+	VPMADDUBSW   Y14, Y12, Y6; \
+	VPMADDUBSW   Y14, Y13, Y7; \
+	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPMADDUBSW   Y14, Y12, Y8; \
+	VPMADDUBSW   Y14, Y13, Y9; \
+	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPMADDUBSW   Y14, Y12, Y10; \
+	VPMADDUBSW   Y14, Y13, Y11
+
+// Q4GRP(w0, w1, a) adds a further group.
+#define Q4GRP(w0, w1, a) \
+	VMOVDQU      w0(SI), Y12; \
+	VMOVDQU      w1(SI), Y13; \
+	VPBROADCASTD a(DI), Y14; \
+	VPMADDUBSW   Y14, Y12, Y15; \
+	VPADDW       Y15, Y6, Y6; \
+	VPMADDUBSW   Y14, Y13, Y15; \
+	VPADDW       Y15, Y7, Y7; \
+	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPMADDUBSW   Y14, Y12, Y15; \
+	VPADDW       Y15, Y8, Y8; \
+	VPMADDUBSW   Y14, Y13, Y15; \
+	VPADDW       Y15, Y9, Y9; \
+	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPMADDUBSW   Y14, Y12, Y15; \
+	VPADDW       Y15, Y10, Y10; \
+	VPMADDUBSW   Y14, Y13, Y15; \
+	VPADDW       Y15, Y11, Y11
+
+// Q4FIN(da, corr, i0, i1, f0, f1) ends a block for one token (its scale
+// at da, 8*sum(a) at corr, integer sums in i0/i1, float sums f0/f1):
+// isum = the int16 pairs summed - 8*sum(a), converted, times d (the
+// octet's scales times the token's), added.
+#define Q4FIN(da, corr, i0, i1, f0, f1) \
+	VPBROADCASTD corr, Y14; \
+	VPMADDWD     words1<>(SB), i0, i0; \
+	VPMADDWD     words1<>(SB), i1, i1; \
+	VPSUBD       Y14, i0, i0; \
+	VPSUBD       Y14, i1, i1; \
+	VCVTDQ2PS    i0, i0; \
+	VCVTDQ2PS    i1, i1; \
+	VBROADCASTSS da, Y14; \
+	VMULPS       512(SI), Y14, Y15; \
+	VMULPS       Y15, i0, i0; \
+	VADDPS       i0, f0, f0; \
+	VMULPS       544(SI), Y14, Y15; \
+	VMULPS       Y15, i1, i1; \
+	VADDPS       i1, f1, f1
+
+// func tileQ4_0x16x3AVX2(nb int, w *byte, a *byte, aStride int, side *float32, sideStride int, acc *float32)
+TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ aStride+24(FP), BX
+	MOVQ side+32(FP), R8
+	MOVQ sideStride+40(FP), R9
+	MOVQ acc+48(FP), R10
+	VMOVUPS 0(R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS 64(R10), Y2
+	VMOVUPS 96(R10), Y3
+	VMOVUPS 128(R10), Y4
+	VMOVUPS 160(R10), Y5
+	TESTQ CX, CX
+	JZ    t4done
+
+t4loop:
+	Q4GRP0(0, 256, 2)
+	Q4GRP(32, 288, 6)
+	Q4GRP(64, 320, 10)
+	Q4GRP(96, 352, 14)
+	Q4GRP(128, 384, 18)
+	Q4GRP(160, 416, 22)
+	Q4GRP(192, 448, 26)
+	Q4GRP(224, 480, 30)
+	Q4FIN(0(R8), 4(R8), Y6, Y7, Y0, Y1)
+	Q4FIN(0(R8)(R9*1), 4(R8)(R9*1), Y8, Y9, Y2, Y3)
+	Q4FIN(0(R8)(R9*2), 4(R8)(R9*2), Y10, Y11, Y4, Y5)
+	ADDQ $576, SI
+	ADDQ $34, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNZ  t4loop
+
+t4done:
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y2, 64(R10)
+	VMOVUPS Y3, 96(R10)
+	VMOVUPS Y4, 128(R10)
+	VMOVUPS Y5, 160(R10)
+	VZEROUPPER
+	RET
+
+// Blockwise Q8_0: the same plan as Q4_0's with int16 pairs, since a Q8_0
+// level (-128..127) times an activation (-127..127) does not fit
+// vpmaddubsw's pair sums. Packed layout (q8Tile*): 16 rows per block,
+// q8TileBlock = 1088 bytes: octet o's group g (elements 2g, 2g+1 of its
+// eight rows as int16, row l at bytes 4l..4l+3) at 512o + 32g, g = 0..15,
+// then the scales as float32 at 1024 + 32o + 4l. Activations are widened
+// to int16 by the prep (widenQ8_0AVX2): 64 bytes a block.
+
+// Q8PACKHALF(src, off) widens the 16 levels at src of each of four rows
+// (rows R11 bytes apart from SI) and writes their pairs as the eight
+// groups from off(DI) on:
+// a 4x4 dword transpose in each 128-bit lane, as packQ4_0QuadAVX2.
+#define Q8PACKHALF(src, off) \
+	VPMOVSXBW   src(SI), Y0; \
+	VPMOVSXBW   src(SI)(R11*1), Y1; \
+	VPMOVSXBW   src(SI)(R11*2), Y2; \
+	VPMOVSXBW   src(SI)(R13*1), Y3; \
+	VPUNPCKLDQ  Y1, Y0, Y4; \
+	VPUNPCKHDQ  Y1, Y0, Y5; \
+	VPUNPCKLDQ  Y3, Y2, Y6; \
+	VPUNPCKHDQ  Y3, Y2, Y7; \
+	VPUNPCKLQDQ Y6, Y4, Y0; \
+	VPUNPCKHQDQ Y6, Y4, Y1; \
+	VPUNPCKLQDQ Y7, Y5, Y2; \
+	VPUNPCKHQDQ Y7, Y5, Y3; \
+	VMOVDQU      X0, off+0(DI); \
+	VEXTRACTI128 $1, Y0, off+128(DI); \
+	VMOVDQU      X1, off+32(DI); \
+	VEXTRACTI128 $1, Y1, off+160(DI); \
+	VMOVDQU      X2, off+64(DI); \
+	VEXTRACTI128 $1, Y2, off+192(DI); \
+	VMOVDQU      X3, off+96(DI); \
+	VEXTRACTI128 $1, Y3, off+224(DI)
+
+// packQ8_0QuadAVX2 writes four Q8_0 rows' nb blocks into the packed layout,
+// addressed as packQ4_0QuadAVX2's (dstW, dstD 1088 bytes a block).
+//
+// func packQ8_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
+TEXT ·packQ8_0QuadAVX2(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ dstW+8(FP), DI
+	MOVQ dstD+16(FP), DX
+	MOVQ levels+24(FP), SI
+	MOVQ levelsRow+32(FP), R11
+	MOVQ scale+40(FP), R10
+	MOVQ scaleRow+48(FP), R12
+	MOVQ blockStride+56(FP), BX
+	LEAQ (R11)(R11*2), R13
+	LEAQ (R12)(R12*2), R14
+	TESTQ CX, CX
+	JZ    pq8done
+
+pq8loop:
+	Q8PACKHALF(0, 0)
+	Q8PACKHALF(16, 256)
+	VPINSRW   $0, (R10), X8, X8
+	VPINSRW   $1, (R10)(R12*1), X8, X8
+	VPINSRW   $2, (R10)(R12*2), X8, X8
+	VPINSRW   $3, (R10)(R14*1), X8, X8
+	VCVTPH2PS X8, X8
+	VMOVUPS   X8, (DX)
+	ADDQ BX, SI
+	ADDQ BX, R10
+	ADDQ $1088, DI
+	ADDQ $1088, DX
+	DECQ CX
+	JNZ  pq8loop
+
+pq8done:
+	VZEROUPPER
+	RET
+
+// widenQ8_0AVX2 writes the levels of nb Q8_0 activation blocks (34 bytes
+// apart at src) as int16, 64 bytes a block, to dst.
+//
+// func widenQ8_0AVX2(nb int, dst *float32, src *byte)
+TEXT ·widenQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ nb+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	TESTQ CX, CX
+	JZ    w8done
+
+w8loop:
+	VPMOVSXBW 2(SI), Y0
+	VPMOVSXBW 18(SI), Y1
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	ADDQ $34, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  w8loop
+
+w8done:
+	VZEROUPPER
+	RET
+
+// tileQ8_0x16x3AVX2 is tileQ4_0x16x3AVX2 for packed Q8_0 groups: token t's
+// widened block k at a + t*aStride + 64k, its scale at side +
+// t*sideStride + 4k; vpmaddwd sums each int16 pair into int32, exactly.
+
+// Q8GRP0(w0, w1, a) starts a block: the octets' group at w0(SI) and
+// w1(SI) times each token's int16 pair at a.
+#define Q8GRP0(w0, w1, a) \
+	VMOVDQU      w0(SI), Y12; \
+	VMOVDQU      w1(SI), Y13; \
+	VPBROADCASTD a(DI), Y14; \
+	VPMADDWD     Y14, Y12, Y6; \
+	VPMADDWD     Y14, Y13, Y7; \
+	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPMADDWD     Y14, Y12, Y8; \
+	VPMADDWD     Y14, Y13, Y9; \
+	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPMADDWD     Y14, Y12, Y10; \
+	VPMADDWD     Y14, Y13, Y11
+
+// Q8GRP(w0, w1, a) adds a further group.
+#define Q8GRP(w0, w1, a) \
+	VMOVDQU      w0(SI), Y12; \
+	VMOVDQU      w1(SI), Y13; \
+	VPBROADCASTD a(DI), Y14; \
+	VPMADDWD     Y14, Y12, Y15; \
+	VPADDD       Y15, Y6, Y6; \
+	VPMADDWD     Y14, Y13, Y15; \
+	VPADDD       Y15, Y7, Y7; \
+	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPMADDWD     Y14, Y12, Y15; \
+	VPADDD       Y15, Y8, Y8; \
+	VPMADDWD     Y14, Y13, Y15; \
+	VPADDD       Y15, Y9, Y9; \
+	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPMADDWD     Y14, Y12, Y15; \
+	VPADDD       Y15, Y10, Y10; \
+	VPMADDWD     Y14, Y13, Y15; \
+	VPADDD       Y15, Y11, Y11
+
+// Q8FIN(da, i0, i1, f0, f1) ends a block for one token: the integer sums
+// converted, times d (the octet's scales times the token's), added.
+#define Q8FIN(da, i0, i1, f0, f1) \
+	VCVTDQ2PS    i0, i0; \
+	VCVTDQ2PS    i1, i1; \
+	VBROADCASTSS da, Y14; \
+	VMULPS       1024(SI), Y14, Y15; \
+	VMULPS       Y15, i0, i0; \
+	VADDPS       i0, f0, f0; \
+	VMULPS       1056(SI), Y14, Y15; \
+	VMULPS       Y15, i1, i1; \
+	VADDPS       i1, f1, f1
+
+// func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, aStride int, side *float32, sideStride int, acc *float32)
+TEXT ·tileQ8_0x16x3AVX2(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ aStride+24(FP), BX
+	MOVQ side+32(FP), R8
+	MOVQ sideStride+40(FP), R9
+	MOVQ acc+48(FP), R10
+	VMOVUPS 0(R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS 64(R10), Y2
+	VMOVUPS 96(R10), Y3
+	VMOVUPS 128(R10), Y4
+	VMOVUPS 160(R10), Y5
+	TESTQ CX, CX
+	JZ    t8done
+
+t8loop:
+	Q8GRP0(0, 512, 0)
+	Q8GRP(32, 544, 4)
+	Q8GRP(64, 576, 8)
+	Q8GRP(96, 608, 12)
+	Q8GRP(128, 640, 16)
+	Q8GRP(160, 672, 20)
+	Q8GRP(192, 704, 24)
+	Q8GRP(224, 736, 28)
+	Q8GRP(256, 768, 32)
+	Q8GRP(288, 800, 36)
+	Q8GRP(320, 832, 40)
+	Q8GRP(352, 864, 44)
+	Q8GRP(384, 896, 48)
+	Q8GRP(416, 928, 52)
+	Q8GRP(448, 960, 56)
+	Q8GRP(480, 992, 60)
+	Q8FIN(0(R8), Y6, Y7, Y0, Y1)
+	Q8FIN(0(R8)(R9*1), Y8, Y9, Y2, Y3)
+	Q8FIN(0(R8)(R9*2), Y10, Y11, Y4, Y5)
+	ADDQ $1088, SI
+	ADDQ $64, DI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  t8loop
+
+t8done:
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y2, 64(R10)
+	VMOVUPS Y3, 96(R10)
+	VMOVUPS Y4, 128(R10)
+	VMOVUPS Y5, 160(R10)
+	VZEROUPPER
+	RET
+
+// tileF16x3x4AccAVX2: F16 weights against float32 activations, 3 rows x
+// 4 tokens, in the lane order of dotF16Lanes8 (the blockwise F16 batch
+// order): element i of a row is fused into lane i mod 8 of its (row,
+// token) sum in increasing i; tileF16x3x4OutAVX2 then adds each sum's
+// eight lanes in hsum_float_8's order. One accumulator per (row, token),
+// where dotF16AVX2's order needs two, leaves registers for twelve: each
+// converted weight vector serves four tokens, each activation vector
+// three rows. The sums live at acc (row r, token t at acc + 32*(4r+t)),
+// loaded first and stored at the end, so a row can be taken in column
+// chunks. Both operands are interleaved by eights, so that the kernel
+// reads two sequential streams: the three rows' weights 16 bytes each per
+// eight elements (48 bytes, packF16x3AVX2), and the four tokens'
+// activations 32 bytes each (128 bytes, f16ToF32QuadAVX2). Rows 4 KiB
+// apart, or tokens 8 KiB apart, as TinyLlama's are, cost half the speed
+// through L1 bank and set conflicts. n must be a multiple of 8. Y(4r+t)
+// accumulates row r, token t; Y12-Y14 hold the rows' eight weights
+// converted, Y15 a token's eight activations.
+
+// F16TOK(a, r0, r1, r2) fuses a token's eight activations at a into its
+// three sums.
+#define F16TOK(a, r0, r1, r2) \
+	VMOVUPS     a, Y15; \
+	VFMADD231PS Y15, Y12, r0; \
+	VFMADD231PS Y15, Y13, r1; \
+	VFMADD231PS Y15, Y14, r2
+
+// func tileF16x3x4AccAVX2(n int, w *byte, a *float32, acc *float32)
+TEXT ·tileF16x3x4AccAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ acc+24(FP), R8
+	SHRQ $3, CX
+	VMOVUPS 0(R8), Y0
+	VMOVUPS 32(R8), Y1
+	VMOVUPS 64(R8), Y2
+	VMOVUPS 96(R8), Y3
+	VMOVUPS 128(R8), Y4
+	VMOVUPS 160(R8), Y5
+	VMOVUPS 192(R8), Y6
+	VMOVUPS 224(R8), Y7
+	VMOVUPS 256(R8), Y8
+	VMOVUPS 288(R8), Y9
+	VMOVUPS 320(R8), Y10
+	VMOVUPS 352(R8), Y11
+	TESTQ CX, CX
+	JZ    f34done
+
+f34loop:
+	VCVTPH2PS 0(SI), Y12
+	VCVTPH2PS 16(SI), Y13
+	VCVTPH2PS 32(SI), Y14
+	F16TOK(0(DI), Y0, Y4, Y8)
+	F16TOK(32(DI), Y1, Y5, Y9)
+	F16TOK(64(DI), Y2, Y6, Y10)
+	F16TOK(96(DI), Y3, Y7, Y11)
+	ADDQ $48, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  f34loop
+
+f34done:
+	VMOVUPS Y0, 0(R8)
+	VMOVUPS Y1, 32(R8)
+	VMOVUPS Y2, 64(R8)
+	VMOVUPS Y3, 96(R8)
+	VMOVUPS Y4, 128(R8)
+	VMOVUPS Y5, 160(R8)
+	VMOVUPS Y6, 192(R8)
+	VMOVUPS Y7, 224(R8)
+	VMOVUPS Y8, 256(R8)
+	VMOVUPS Y9, 288(R8)
+	VMOVUPS Y10, 320(R8)
+	VMOVUPS Y11, 352(R8)
+	VZEROUPPER
+	RET
+
+// packF16x3AVX2 interleaves n/8 eights of three F16 rows (rowStride bytes
+// apart at src) into dst: 48 bytes an eight, row by row.
+//
+// func packF16x3AVX2(n int, dst *byte, src *byte, rowStride int)
+TEXT ·packF16x3AVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ rowStride+24(FP), R11
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ    pf3done
+
+pf3loop:
+	VMOVDQU (SI), X0
+	VMOVDQU (SI)(R11*1), X1
+	VMOVDQU (SI)(R11*2), X2
+	VMOVDQU X0, 0(DI)
+	VMOVDQU X1, 16(DI)
+	VMOVDQU X2, 32(DI)
+	ADDQ $16, SI
+	ADDQ $48, DI
+	DECQ CX
+	JNZ  pf3loop
+
+pf3done:
+	RET
+
+// f16ToF32QuadAVX2 converts n/8 eights of an F16 row at src to float32,
+// each eight to dst + 128*k (one token's slot in a quad's interleaved
+// activations).
+//
+// func f16ToF32QuadAVX2(n int, dst *float32, src *byte)
+TEXT ·f16ToF32QuadAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ    fq4done
+
+fq4loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  fq4loop
+
+fq4done:
+	VZEROUPPER
+	RET
+
+// HSUMF(src, dst) adds the eight lanes at src in hsum_float_8's order and
+// stores the float at dst. Clobbers X0, X1.
+#define HSUMF(src, dst) \
+	VMOVUPS      src, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVHLPS     X0, X0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VADDSS       X1, X0, X0; \
+	VMOVSS       X0, dst
+
+// tileF16x3x4OutAVX2 writes tileF16x3x4AccAVX2's twelve sums at acc,
+// each of its lanes added: (r, t) to out + t*outStride + 4*r.
+//
+// func tileF16x3x4OutAVX2(acc *float32, out *float32, outStride int)
+TEXT ·tileF16x3x4OutAVX2(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), R8
+	MOVQ out+8(FP), AX
+	MOVQ outStride+16(FP), BX
+	LEAQ (BX)(BX*2), DX
+	HSUMF(0(R8), 0(AX))
+	HSUMF(32(R8), 0(AX)(BX*1))
+	HSUMF(64(R8), 0(AX)(BX*2))
+	HSUMF(96(R8), 0(AX)(DX*1))
+	HSUMF(128(R8), 4(AX))
+	HSUMF(160(R8), 4(AX)(BX*1))
+	HSUMF(192(R8), 4(AX)(BX*2))
+	HSUMF(224(R8), 4(AX)(DX*1))
+	HSUMF(256(R8), 8(AX))
+	HSUMF(288(R8), 8(AX)(BX*1))
+	HSUMF(320(R8), 8(AX)(BX*2))
+	HSUMF(352(R8), 8(AX)(DX*1))
+	VZEROUPPER
+	RET

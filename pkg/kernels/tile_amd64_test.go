@@ -284,8 +284,9 @@ func TestQuantizeBF16Vec(t *testing.T) {
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
 // elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
-// (8, 16, 24), and Q4_0 rows longer than the expansion's stack buffer
-// against VecDot, bit for bit.
+// (8, 16, 24), and Q4_0 rows longer than the expansion's stack buffer,
+// bit for bit against VecDot (and, where a blockwise kernel runs, against
+// the blockwise twins), on pools set blockwise and not.
 func TestMatMulBatchKernels(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("no AVX2")
@@ -309,24 +310,33 @@ func TestMatMulBatchKernels(t *testing.T) {
 				const maxBatch = 13
 				x := randRow(r, maxBatch*cols, 0)
 				act := make([]byte, typeBytes(t, ActivationType(typ), cols))
-				want := make([]float32, maxBatch*rows)
+				want := make([]float32, maxBatch*rows)      // blockwise where a kernel is
+				exactWant := make([]float32, maxBatch*rows) // the row kernel's
 				for b := 0; b < maxBatch; b++ {
 					if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
 						t.Fatal(err)
 					}
 					for i := 0; i < rows; i++ {
-						want[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
+						want[b*rows+i] = batchDot(typ, 2, true, cols, m.Row(i), act)
+						exactWant[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
 					}
 				}
 				for _, p := range pools {
-					for batch := 2; batch <= maxBatch; batch++ {
-						out := make([]float32, batch*rows)
-						if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
-							t.Fatal(err)
+					for _, blockwise := range []bool{false, true} {
+						p.SetBlockwise(blockwise)
+						w := exactWant
+						if blockwise {
+							w = want
 						}
-						for i, v := range out {
-							if !sameFloat(v, want[i]) {
-								t.Fatalf("%s %dx%d threads %d batch %d: out[%d] = %g, VecDot %g", typ, rows, cols, p.Threads(), batch, i, v, want[i])
+						for batch := 2; batch <= maxBatch; batch++ {
+							out := make([]float32, batch*rows)
+							if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+								t.Fatal(err)
+							}
+							for i, v := range out {
+								if !sameFloat(v, w[i]) {
+									t.Fatalf("%s %dx%d threads %d batch %d blockwise %v: out[%d] = %g, want %g", typ, rows, cols, p.Threads(), batch, blockwise, i, v, w[i])
+								}
 							}
 						}
 					}

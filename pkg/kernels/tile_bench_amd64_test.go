@@ -120,9 +120,11 @@ func BenchmarkTileKernels(b *testing.B) {
 
 // BenchmarkMatMulPrompt times MatMul on a prompt-sized batch (128 tokens)
 // on one thread, TinyLlama's two matrix shapes (2048 columns, and the
-// 5632-column down projection), with the batch kernels ("tile") and
-// without them ("rows": the row kernels per token, as before them);
-// ns/rbt is nanoseconds per row, 32 elements and token.
+// 5632-column down projection): with the blockwise kernels where a type
+// has one ("blockwise", a pool set blockwise), with the tiles that keep the
+// row kernels' bits ("tile", the default), and without either ("rows":
+// the row kernels per token); ns/rbt is nanoseconds per row, 32 elements
+// and token.
 func BenchmarkMatMulPrompt(b *testing.B) {
 	if !hasAVX2 {
 		b.Skip("no AVX2")
@@ -141,12 +143,17 @@ func BenchmarkMatMulPrompt(b *testing.B) {
 			}
 			x := randRow(r, batch*cols, 0)
 			out := make([]float32, batch*rows)
-			for _, mode := range []string{"rows", "tile"} {
+			for _, mode := range []string{"rows", "tile", "blockwise"} {
+				if mode == "blockwise" && blockwiseKernels[w] == nil {
+					continue
+				}
 				b.Run(fmt.Sprintf("%s/%dx%d/%s", w, rows, cols, mode), func(b *testing.B) {
 					onPath(PathAVX2, func() {
 						if mode == "rows" {
 							batchKernels = [len(typeKernels)]*batchKernel{}
+							blockwiseKernels = [len(typeKernels)]*batchKernel{}
 						}
+						p.SetBlockwise(mode == "blockwise")
 						for b.Loop() {
 							if err := p.MatMul(out, m, x, batch); err != nil {
 								b.Fatal(err)

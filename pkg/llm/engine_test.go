@@ -11,8 +11,10 @@ import (
 	"github.com/llmboot/llmboot/pkg/model/synth"
 )
 
-// TestBatchEqualsSequential: evaluating the prompt as one batch gives the
-// logits that evaluating it a token at a time gives, for every weight type:
+// TestBatchEqualsSequential: evaluating the prompt as one batch (on a pool
+// not set blockwise: the blockwise kernels round differently, see
+// TestTeacherForced) gives the logits that evaluating it a token at a time
+// gives, for every weight type:
 // the shared models, and tiny256-shaped random models in the mixes that
 // have no shared file (Q5_K_M, Q3_K_M, Q2_K, BF16: Q5_K, Q3_K, Q2_K and BF16
 // matrices).

@@ -42,6 +42,7 @@ type result struct {
 	Time       string    `json:"time"`
 	GoVersion  string    `json:"go_version"`
 	MedianGBps float64   `json:"median_gbps"` // membw lines
+	FastPrompt bool      `json:"fast_prompt"` // llmboot bench --fast-prompt
 }
 
 // refFigures are llama.cpp's tokens/s on this machine (shared/reference/README.md:
@@ -141,7 +142,7 @@ func render(results []result, how, cpu string) (string, error) {
 		typ     string
 		threads int
 	}
-	pp, tg := map[key]result{}, map[key]result{}
+	pp, tg, fpp := map[key]result{}, map[key]result{}, map[key]result{}
 	var membw []result
 	var threadOrder []int
 	seenThreads := map[int]bool{}
@@ -163,6 +164,8 @@ func render(results []result, how, cpu string) (string, error) {
 			return "", fmt.Errorf("%s: not a model tools/bench.sh names (tinyllama-1.1b-<TYPE>.gguf, stories260K*.gguf)", r.Model)
 		}
 		switch {
+		case strings.HasPrefix(r.Test, "pp") && r.FastPrompt:
+			fpp[k] = r
 		case strings.HasPrefix(r.Test, "pp"):
 			pp[k] = r
 		case strings.HasPrefix(r.Test, "tg"):
@@ -214,18 +217,21 @@ func render(results []result, how, cpu string) (string, error) {
 Models: random weights of the TinyLlama-1.1B shape (` + "`llmboot gen-model --type TYPE`" + `, seed 1; the same tensor
 bytes as the files llama.cpp was measured on). llmboot: ` + "`llmboot bench -p P -n N`" + `, median tok/s over the
 repetitions after a warm-up. llama.cpp: llama-bench ` + "`-p 128 -n 64`" + ` medians from shared/reference/README.md
-(AVX-512 + VNNI build, Q4_0 repacked at load). Ratio: llmboot ÷ llama.cpp. Weight GB/s: the weight bytes one
-token's forward pass reads × tg tok/s. Targets (issue 4), 2 threads: tg ≥ 0.9×, pp ≥ 0.7×. The reference
-has no Q5_K_M, Q3_K_M, Q2_K or BF16 figures: those rows show llmboot alone.
+(AVX-512 + VNNI build, Q4_0 repacked at load). Ratio: llmboot ÷ llama.cpp. llmboot pp is the default, which
+gives a prompt the bits of its tokens one at a time (llama.cpp's vec_dot order); fast pp is ` + "`--fast-prompt`" + `,
+the blockwise kernels for F16, Q8_0 and Q4_0 (their rounding differs in the last bits). Weight GB/s: the
+weight bytes one token's forward pass reads × tg tok/s. Targets (issue 4), 2 threads: tg ≥ 0.9×, pp ≥ 0.7×.
+The reference has no Q5_K_M, Q3_K_M, Q2_K or BF16 figures: those rows show llmboot alone.
 
 `)
-	b.WriteString("| type | threads | llmboot pp | llama.cpp pp128 | pp ratio | llmboot tg | llama.cpp tg64 | tg ratio | weight GB/s (tg) | load |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| type | threads | llmboot pp | llama.cpp pp128 | pp ratio | fast pp | its ratio | llmboot tg | llama.cpp tg64 | tg ratio | weight GB/s (tg) | load |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, typ := range typeOrder {
 		for _, th := range threadOrder {
 			k := key{typ, th}
 			p, hasP := pp[k]
 			g, hasG := tg[k]
+			f, hasF := fpp[k]
 			if !hasP && !hasG {
 				continue
 			}
@@ -244,9 +250,9 @@ has no Q5_K_M, Q3_K_M, Q2_K or BF16 figures: those rows show llmboot alone.
 			if !hasP {
 				lr = g
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", typ, th,
-				rate(p, hasP), num(refPP), ratio(p.MedianTS, refPP, hasP), rate(g, hasG), num(refTG), ratio(g.MedianTS, refTG, hasG),
-				gbps(g, hasG), load1(lr.LoadAvg))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", typ, th,
+				rate(p, hasP), num(refPP), ratio(p.MedianTS, refPP, hasP), rate(f, hasF), ratio(f.MedianTS, refPP, hasF),
+				rate(g, hasG), num(refTG), ratio(g.MedianTS, refTG, hasG), gbps(g, hasG), load1(lr.LoadAvg))
 		}
 	}
 	sp, hasSP := pp[key{"stories260K", 1}]

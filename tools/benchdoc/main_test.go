@@ -13,6 +13,7 @@ const sample = `{"test":"membw","n_threads":1,"bytes":1073741824,"passes":5,"med
 {"test":"tg64","model":"/c/models/tinyllama-1.1b-Q4_0.gguf","n_threads":2,"n_prompt":0,"n_gen":64,"repetitions":3,"median_ts":48.8,"min_ts":45,"max_ts":50,"weight_gbps":31.04,"load_avg":[2.25,1,1],"time":"2026-11-26T10:01:00Z","go_version":"go1.26.8"}
 {"test":"tg64","model":"/c/models/tinyllama-1.1b-Q4_0.gguf","n_threads":1,"n_prompt":0,"n_gen":64,"repetitions":3,"median_ts":14.5,"min_ts":14,"max_ts":15,"weight_gbps":9.2,"load_avg":[1.25,1,1],"time":"2026-11-26T10:02:00Z","go_version":"go1.26.8"}
 {"test":"membw","n_threads":1,"bytes":1073741824,"passes":5,"median_gbps":20,"max_gbps":22,"load_avg":[3,1,1],"time":"2026-11-26T10:09:00Z"}
+{"test":"pp128","model":"/c/models/tinyllama-1.1b-Q4_0.gguf","n_threads":2,"n_prompt":128,"n_gen":0,"repetitions":3,"median_ts":99,"min_ts":98,"max_ts":100,"weight_gbps":0.5,"load_avg":[2.25,1,1],"time":"2026-11-26T10:01:30Z","go_version":"go1.26.8","fast_prompt":true}
 {"test":"pp128","model":"/c/models/tinyllama-1.1b-F16.gguf","n_threads":2,"n_prompt":128,"n_gen":0,"repetitions":3,"median_ts":17,"min_ts":16,"max_ts":18,"weight_gbps":0.29,"load_avg":[0.5,1,1],"time":"2026-11-26T09:59:00Z","go_version":"go1.26.8"}
 {"test":"pp128","model":"testdata/models/gguf/stories260K.gguf","n_threads":1,"n_prompt":128,"n_gen":0,"repetitions":3,"median_ts":2500,"min_ts":2400,"max_ts":2600,"weight_gbps":0.02,"load_avg":[0.75,1,1],"time":"2026-11-26T10:03:00Z","go_version":"go1.26.8"}
 {"test":"tg64","model":"testdata/models/gguf/stories260K.gguf","n_threads":1,"n_prompt":0,"n_gen":64,"repetitions":3,"median_ts":4950,"min_ts":4000,"max_ts":5000,"weight_gbps":5,"load_avg":[0.75,1,1],"time":"2026-11-26T10:03:00Z","go_version":"go1.26.8"}
@@ -32,9 +33,9 @@ func TestRender(t *testing.T) {
 		"Measured 2026-11-26 on Test CPU, 2 cores, go1.26.8, by `./build.sh bench` (tools/bench.sh: `tools/bench.sh -p 128`)",
 		"over 1 GiB): 1 thread 21.5 GB/s (load 1.5), then 20.0 GB/s (load 3.0); 2 threads 38.2 GB/s (load 1.6).",
 		// F16 first (table order), pp only: tg columns empty.
-		"| F16 | 2 | 17.00 | 85.00 | 0.20× | – | 19.90 | – | – | 0.5 |\n| Q4_0 | 2 |",
-		"| Q4_0 | 2 | 88.00 | 110.0 | 0.80× | 48.80 | 48.80 | 1.00× | 31.04 | 2.2 |",
-		"| Q4_0 | 1 | – | 60.00 | – | 14.50 | 29.00 | 0.50× | 9.20 | 1.2 |",
+		"| F16 | 2 | 17.00 | 85.00 | 0.20× | – | – | – | 19.90 | – | – | 0.5 |\n| Q4_0 | 2 |",
+		"| Q4_0 | 2 | 88.00 | 110.0 | 0.80× | 99.00 | 0.90× | 48.80 | 48.80 | 1.00× | 31.04 | 2.2 |",
+		"| Q4_0 | 1 | – | 60.00 | – | – | – | 14.50 | 29.00 | 0.50× | 9.20 | 1.2 |",
 		"stories260K, 1 thread: pp128 2500 tok/s, tg64 4950 tok/s (load 0.8); llama.cpp ~9900 tok/s generating (llmboot 0.50×)",
 		"llmboot tests run: pp128 ×3, tg64 ×3.",
 	} {

@@ -24,11 +24,22 @@ func TestBenchText(t *testing.T) {
 	}
 	for _, want := range []string{
 		"types: F32 48", "threads 1, context 8, KV cache f32", "load average at start: ",
-		"weights read per forward pass: ", "| test ", "| pp8 ", "| tg4 ", "2 repetitions each",
+		"weights read per forward pass: ", "| test ", "| pp8 ", "| tg4 ", "2 repetitions each", "vec_dot-order prompts",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// --fast-prompt says so, in the text and the JSON.
+	q := shareddata.Path(t, "models/gguf/stories260K-Q4_0.gguf")
+	out, _, err = runCmd("bench", q, "-t", "1", "-p", "8", "-n", "0", "-r", "1", "--fast-prompt")
+	if err != nil || !strings.Contains(out, "blockwise prompts (--fast-prompt)") {
+		t.Errorf("--fast-prompt: %v\n%s", err, out)
+	}
+	out, _, err = runCmd("bench", q, "-t", "1", "-p", "8", "-n", "0", "-r", "1", "--fast-prompt", "--json")
+	var r benchResult
+	if err != nil || json.Unmarshal([]byte(out), &r) != nil || !r.FastPrompt || r.Test != "pp8" {
+		t.Errorf("--fast-prompt --json: %v %+v\n%s", err, r, out)
 	}
 }
 
@@ -61,7 +72,7 @@ func TestBenchJSON(t *testing.T) {
 	wantKeys := []string{"avg_ts", "file_size", "goarch", "go_version", "kv_type", "load_avg", "max_ts", "median_ts", "min_ts",
 		"model", "model_n_params", "model_size", "model_type", "n_ctx", "n_gen", "n_prompt", "n_threads", "num_cpu",
 		"repetitions", "samples_ns", "samples_ts", "stddev_ts", "test", "time", "warmup_s", "weight_bytes_per_token", "weight_gbps",
-		"load_s", "repacked_bytes", "kernels"}
+		"load_s", "repacked_bytes", "kernels", "fast_prompt"}
 	for i, line := range lines {
 		var keys map[string]any
 		if err := json.Unmarshal([]byte(line), &keys); err != nil {
@@ -108,6 +119,9 @@ func TestBenchJSON(t *testing.T) {
 		}
 		if runtime.GOOS == "linux" && len(r.LoadAvg) != 3 {
 			t.Errorf("line %d: load_avg %v", i, r.LoadAvg)
+		}
+		if r.FastPrompt {
+			t.Errorf("line %d: fast_prompt without --fast-prompt", i)
 		}
 		if r.WarmupSeconds <= 0 || r.GoVersion != runtime.Version() || r.Time == "" || r.NumCPU != runtime.NumCPU() {
 			t.Errorf("line %d: warmup %g go %s time %q cpus %d", i, r.WarmupSeconds, r.GoVersion, r.Time, r.NumCPU)

@@ -73,6 +73,17 @@ func TestRunGGUF(t *testing.T) {
 	if !strings.Contains(stderr, "context full") || !strings.Contains(stderr, "generated: 8 tokens") {
 		t.Errorf("context stop: %s", stderr)
 	}
+	// --fast-prompt (blockwise prompt kernels) keeps stories260K Q8_0's
+	// greedy tokens (reference: stories260K.generation.json).
+	q8 := shareddata.Path(t, "models/gguf/stories260K-Q8_0.gguf")
+	want, _, err := runCmd("run", q8, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := runCmd("run", q8, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "2", "--fast-prompt")
+	if err != nil || got != want {
+		t.Errorf("--fast-prompt: %v\n%q\nwithout it:\n%q", err, got, want)
+	}
 }
 
 func TestInfoAndTokenize(t *testing.T) {
