@@ -25,9 +25,10 @@ func installBatchKernels() {
 	batchKernels[tensor.BF16] = &batchKernel{ // reads the bf16 activations as they are
 		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &bf16Tile) },
 	}
-	blockwiseKernels[tensor.Q4_0] = &batchKernel{prepLen: func(cols int) int { return 2 * cols / qk32 }, prep: prepQ4Side,
+	// The preps' threes hold up to twice the batch's tokens (tokenGroups).
+	blockwiseKernels[tensor.Q4_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q4Blockwise.aBlock + q4Blockwise.sideBlock) * cols / qk32 / bwT }, prep: prepQ4Triples,
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q4Blockwise) }}
-	blockwiseKernels[tensor.Q8_0] = &batchKernel{prepLen: func(cols int) int { return 17 * cols / qk32 }, prep: prepQ8Side,
+	blockwiseKernels[tensor.Q8_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q8Blockwise.aBlock + q8Blockwise.sideBlock) * cols / qk32 / bwT }, prep: prepQ8Triples,
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q8Blockwise) }}
 	// prepF16Quads's quads hold up to batch+3 tokens: room for twice the batch.
 	blockwiseKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16Quads, rows: matmulF16Lanes}
@@ -224,9 +225,12 @@ type blockwiseTile struct {
 	kc     int                                      // blocks per kernel call
 	packed func(blk []byte, o, l, e int, lv []byte) // one level, for a short quad
 	pack   func(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
-	// run adds blocks [k, k+kc) of packed rows w for tokens t..t+2 (rows
-	// of xa and xf, j.ab and j.fb long) into acc.
-	run func(j *matmulJob, xa []byte, xf []float32, w *byte, k, kc, t int, acc *float32)
+	// A three's activations (j.xf, written by the prep) are aBlock floats
+	// a block, then sideBlock floats of side data a block.
+	aBlock, sideBlock int
+	// run adds nb blocks of packed rows w for a three's activations a and
+	// side data side into acc.
+	run func(nb int, w *byte, a, side, acc *float32)
 }
 
 var q4Blockwise = blockwiseTile{
@@ -238,10 +242,9 @@ var q4Blockwise = blockwiseTile{
 		}
 		blk[o*256+e/4*32+l*4+e%4] = b & 15
 	},
-	pack: packQ4_0QuadAVX2,
-	run: func(j *matmulJob, xa []byte, xf []float32, w *byte, k, kc, t int, acc *float32) {
-		tileQ4_0x16x3AVX2(kc, w, &xa[t*j.ab+k*q8_0Bytes], j.ab, &xf[t*j.fb+2*k], 4*j.fb, acc)
-	},
+	pack:   packQ4_0QuadAVX2,
+	aBlock: 24, sideBlock: 6,
+	run: tileQ4_0x16x3AVX2,
 }
 
 var q8Blockwise = blockwiseTile{
@@ -249,55 +252,74 @@ var q8Blockwise = blockwiseTile{
 	packed: func(blk []byte, o, l, e int, lv []byte) {
 		binary.LittleEndian.PutUint16(blk[o*512+e/2*32+l*4+e%2*2:], uint16(int16(int8(lv[e]))))
 	},
-	pack: packQ8_0QuadAVX2,
-	run: func(j *matmulJob, xa []byte, xf []float32, w *byte, k, kc, t int, acc *float32) {
-		nb := j.fb / 17
-		tileQ8_0x16x3AVX2(kc, w, &xf[t*j.fb+16*k], 4*j.fb, &xf[t*j.fb+16*nb+k], 4*j.fb, acc)
-	},
+	pack:   packQ8_0QuadAVX2,
+	aBlock: 48, sideBlock: 3,
+	run: tileQ8_0x16x3AVX2,
+}
+
+// tokenGroups says how the blockwise kernels' preps lay out a batch's
+// activations: in groups of g tokens, group q holding tokens from
+// min(g*q, bt-g) on, bt = max(batch, g), a slot past the batch's last token
+// holding that last token. Groups hold at most batch+g-1 tokens, at most
+// twice the batch for g <= 3 (a batch is 2 or more), or for g = 4 and a
+// batch of 3 or more; a batch of 2 takes 4 slots.
+func tokenGroups(batch, g int) (groups, bt int) {
+	bt = max(batch, g)
+	return (bt + g - 1) / g, bt
+}
+
+// groupSlots calls f for each slot of tokenGroups(batch, g) that holds
+// token b: the one of group b/g, and the one of group b/g+1 when that is the
+// last group and starts earlier.
+func groupSlots(batch, g, b int, f func(q, slot int)) {
+	groups, bt := tokenGroups(batch, g)
+	for q := b / g; q <= min(b/g+1, groups-1); q++ {
+		start := min(g*q, bt-g)
+		for slot := 0; slot < g; slot++ {
+			if min(start+slot, batch-1) == b {
+				f(q, slot)
+			}
+		}
+	}
 }
 
 // blockwiseScratch is one matmulBlockwise call's working memory, kept in
 // a sync.Pool: the pool's chunks run on several threads at once.
 type blockwiseScratch struct {
 	w   []byte    // a group's packed blocks
-	acc []float32 // sums, 16 per token (and 3 tokens more for the last three)
-	a   []byte    // a batch under three tokens, padded to three
-	f   []float32 // and its side data
+	acc []float32 // sums: 16 rows by the tokens of every group
 }
 
 var blockwiseScratchPool = sync.Pool{New: func() any { return new(blockwiseScratch) }}
 
-// prepQ4Side writes activation row b's side data for tileQ4_0x16x3AVX2:
-// per block its scale as float32, then 8 * the sum of its levels as
-// int32 bits (the kernel's nibbles are the levels + 8).
-func prepQ4Side(j *matmulJob, b int) {
-	xa := j.xa[b*j.ab : (b+1)*j.ab]
-	side := j.xf[b*j.fb : (b+1)*j.fb]
-	for k := 0; k < j.fb/2; k++ {
-		blk := xa[k*q8_0Bytes : (k+1)*q8_0Bytes]
-		var sum int32
-		for _, v := range blk[2:] {
-			sum += int32(int8(v))
-		}
-		side[2*k] = FP16ToFP32(binary.LittleEndian.Uint16(blk))
-		side[2*k+1] = math.Float32frombits(uint32(8 * sum))
-	}
-}
-
-// prepQ8Side writes activation row b for tileQ8_0x16x3AVX2: its levels
-// widened to int16 (64 bytes a block), then the blocks' scales as
-// float32.
-func prepQ8Side(j *matmulJob, b int) {
-	xa := j.xa[b*j.ab : (b+1)*j.ab]
-	side := j.xf[b*j.fb : (b+1)*j.fb]
-	nb := j.fb / 17
+// prepQ4Triples writes activation row b into each slot of the threes
+// (tokenGroups) that holds it, for tileQ4_0x16x3AVX2: a three's levels by
+// blocks (24 floats a block), then their side data (6 floats a block).
+func prepQ4Triples(j *matmulJob, b int) {
+	nb := j.m.Cols / qk32
 	if nb == 0 {
 		return
 	}
-	widenQ8_0AVX2(nb, &side[0], &xa[0])
-	for k := 0; k < nb; k++ {
-		side[16*nb+k] = FP16ToFP32(binary.LittleEndian.Uint16(xa[k*q8_0Bytes:]))
+	per := (q4Blockwise.aBlock + q4Blockwise.sideBlock) * nb
+	groupSlots(j.batch, bwT, b, func(q, slot int) {
+		x := j.xf[q*per:]
+		prepQ4TripleAVX2(nb, &x[8*slot], &x[q4Blockwise.aBlock*nb+2*slot], &j.xa[b*j.ab])
+	})
+}
+
+// prepQ8Triples writes activation row b into each slot of the threes that
+// holds it, for tileQ8_0x16x3AVX2: its levels widened to int16 (48 floats
+// a block for a three), then the blocks' scales (3 floats a block).
+func prepQ8Triples(j *matmulJob, b int) {
+	nb := j.m.Cols / qk32
+	if nb == 0 {
+		return
 	}
+	per := (q8Blockwise.aBlock + q8Blockwise.sideBlock) * nb
+	groupSlots(j.batch, bwT, b, func(q, slot int) {
+		x := j.xf[q*per:]
+		widenQ8_0AVX2(nb, &x[16*slot], 4*q8Blockwise.aBlock, &x[q8Blockwise.aBlock*nb+slot], 4*q8Blockwise.sideBlock, &j.xa[b*j.ab])
+	})
 }
 
 // packQuad packs rows r..r+n-1 (n <= 4) of m as quad q (0-3) of dst's 16
@@ -329,11 +351,10 @@ func (bt *blockwiseTile) packQuad(dst []byte, m Matrix, r, n, q int) {
 
 // matmulBlockwise computes rows [lo, hi) for the whole batch in the
 // blockwise order (dotQBlockwise): rows packed 16 at a time (the last
-// group of a range padded with zero rows), tokens in threes (a last short
-// three overlaps the one before and keeps its own sums; a batch of two is
-// padded to three), bt.kc blocks per call.
+// group of a range padded with zero rows), tokens in the threes the prep
+// wrote (tokenGroups), bt.kc blocks per call.
 func matmulBlockwise(j *matmulJob, lo, hi int, bt *blockwiseTile) int {
-	rows, ab, fb, batch := j.m.Rows, j.ab, j.fb, j.batch
+	rows, batch := j.m.Rows, j.batch
 	nb := j.m.Cols / qk32
 	if nb == 0 || batch < 2 {
 		return lo
@@ -341,19 +362,9 @@ func matmulBlockwise(j *matmulJob, lo, hi int, bt *blockwiseTile) int {
 	s := blockwiseScratchPool.Get().(*blockwiseScratch)
 	defer blockwiseScratchPool.Put(s)
 	s.w = grow(s.w, nb*bt.block)
-	xa, xf := j.xa, j.xf
-	if batch < bwT {
-		s.a, s.f = grow(s.a, bwT*ab), grow(s.f, bwT*fb)
-		for t := 0; t < bwT; t++ {
-			u := min(t, batch-1)
-			copy(s.a[t*ab:(t+1)*ab], xa[u*ab:])
-			copy(s.f[t*fb:(t+1)*fb], xf[u*fb:])
-		}
-		xa, xf = s.a, s.f
-	}
-	full := max(batch, bwT) / bwT * bwT // tokens in whole threes
-	tail := max(batch, bwT) - bwT       // first token of the last three
-	acc := grow(s.acc, (full+bwT)*bwRows)
+	threes, bT := tokenGroups(batch, bwT)
+	per := (bt.aBlock + bt.sideBlock) * nb // floats of a three's activations
+	acc := grow(s.acc, threes*bwT*bwRows)
 	s.acc = acc
 	for ; lo < hi; lo += bwRows {
 		n := min(bwRows, hi-lo)
@@ -367,59 +378,38 @@ func matmulBlockwise(j *matmulJob, lo, hi int, bt *blockwiseTile) int {
 		for k := 0; k < nb; k += bt.kc {
 			kc := min(bt.kc, nb-k)
 			w := &s.w[k*bt.block]
-			for t := 0; t < full; t += bwT {
-				bt.run(j, xa, xf, w, k, kc, t, &acc[t*bwRows])
-			}
-			if full < batch {
-				bt.run(j, xa, xf, w, k, kc, tail, &acc[full*bwRows])
+			for q := range threes {
+				x := j.xf[q*per:]
+				bt.run(kc, w, &x[bt.aBlock*k], &x[bt.aBlock*nb+bt.sideBlock*k], &acc[q*bwT*bwRows])
 			}
 		}
 		for t := 0; t < batch; t++ {
-			from := t
-			if t >= full {
-				from = full + t - tail
-			}
-			copy(j.out[t*rows+lo:t*rows+lo+n], acc[from*bwRows:])
+			q := t / bwT
+			slot := t - min(bwT*q, bT-bwT)
+			copy(j.out[t*rows+lo:t*rows+lo+n], acc[(q*bwT+slot)*bwRows:])
 		}
 	}
 	return hi
 }
 
-// f16Quads says how prepF16Quads lays out a batch of F16 activations for
-// tileF16x3x4AccAVX2: in quads of four tokens (quad q from token
-// min(4q, bt-4), bt the batch or 4 if it is shorter, a token past the
-// batch's last standing in for it), each quad's n8 elements interleaved by
-// eights, 4*n8 floats a quad.
-func f16Quads(batch int) (quads, bt int) {
-	bt = max(batch, 4)
-	return (bt + 3) / 4, bt
-}
-
 // prepF16Quads writes activation row b, converted to float32, into every
-// slot of the quads (f16Quads) that holds it.
+// slot of the fours (tokenGroups) that holds it, for tileF16x3x4AccAVX2:
+// a four's n8 elements interleaved by eights, 4*n8 floats a four.
 func prepF16Quads(j *matmulJob, b int) {
 	n8 := j.m.Cols &^ 7
 	if n8 == 0 {
 		return
 	}
-	quads, bt := f16Quads(j.batch)
-	// Quad b/4 holds b, unless it is the last and starts earlier; then the
-	// one after may hold it too.
-	for q := b / 4; q <= min(b/4+1, quads-1); q++ {
-		start := min(4*q, bt-4)
-		for slot := 0; slot < 4; slot++ {
-			if min(start+slot, j.batch-1) == b {
-				f16ToF32QuadAVX2(n8, &j.xf[q*4*n8+8*slot], &j.xa[b*j.ab])
-			}
-		}
-	}
+	groupSlots(j.batch, 4, b, func(q, slot int) {
+		f16ToF32QuadAVX2(n8, &j.xf[q*4*n8+8*slot], &j.xa[b*j.ab])
+	})
 }
 
 // matmulF16Lanes computes F16 rows [lo, hi) for the whole batch in
 // dotF16Lanes8's order with tileF16x3x4AccAVX2: rows in threes (a last
 // one or two padded with copies of the last row, their outputs through
 // scratch), f16Group threes at a time through every token, tokens in the
-// quads prepF16Quads wrote, columns f16Chunk at a time (each three's
+// fours prepF16Quads wrote, columns f16Chunk at a time (each three's
 // chunk packed by packF16x3AVX2, so that it stays in L1 while every quad
 // passes it), and the elements past the last multiple of 8 fused on in Go.
 func matmulF16Lanes(j *matmulJob, lo, hi int) int {
@@ -431,7 +421,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 	n8 := cols &^ 7
 	s := blockwiseScratchPool.Get().(*blockwiseScratch)
 	defer blockwiseScratchPool.Put(s)
-	quads, bt := f16Quads(batch)
+	quads, bt := tokenGroups(batch, T)
 	const packed = R * f16Chunk * 2 // bytes of a three's packed chunk
 	s.w = grow(s.w, f16Group*packed)
 	var outs [R * T]float32 // a short three's or a short batch's outputs
@@ -524,13 +514,16 @@ func tileF16x3x4OutAVX2(acc *float32, out *float32, outStride int)
 func packQ8_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
 
 //go:noescape
-func widenQ8_0AVX2(nb int, dst *float32, src *byte)
+func widenQ8_0AVX2(nb int, dst *float32, dstStride int, side *float32, sideStride int, src *byte)
 
 //go:noescape
-func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, aStride int, side *float32, sideStride int, acc *float32)
+func prepQ4TripleAVX2(nb int, dst *float32, side *float32, src *byte)
+
+//go:noescape
+func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
 
 //go:noescape
 func packQ4_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
 
 //go:noescape
-func tileQ4_0x16x3AVX2(nb int, w *byte, a *byte, aStride int, side *float32, sideStride int, acc *float32)
+func tileQ4_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)

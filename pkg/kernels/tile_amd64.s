@@ -34,6 +34,13 @@ DATA tileShift<>+16(SB)/8, $0x0000000400000004
 DATA tileShift<>+24(SB)/8, $0x0000000400000004
 GLOBL tileShift<>(SB), RODATA|NOPTR, $32
 
+// Bytes of 1, for vpmaddubsw to add pairs of signed bytes.
+DATA bytes01<>+0(SB)/8, $0x0101010101010101
+DATA bytes01<>+8(SB)/8, $0x0101010101010101
+DATA bytes01<>+16(SB)/8, $0x0101010101010101
+DATA bytes01<>+24(SB)/8, $0x0101010101010101
+GLOBL bytes01<>(SB), RODATA|NOPTR, $32
+
 // HSUMR(acc, xacc, dst) adds acc's lanes in hsum_float_8's order, as
 // HSUM8, and stores the float at dst. Clobbers X10.
 #define HSUMR(acc, xacc, dst) \
@@ -697,10 +704,11 @@ pq4done:
 // tileQ4_0x16x3AVX2: two packed octets (16 rows) by three tokens, nb
 // blocks, adding into acc: token t's sums for rows 0-15 at acc + 64t
 // (loaded first, stored at the end, so a row's blocks can be taken in
-// several calls). Token t's Q8_0 block k at a + t*aStride + 34k; its side
-// data at side + t*sideStride + 8k: the scale as float32, then 8 * the
-// sum of its 32 levels as int32, which turns the unsigned nibbles' sum
-// u*a into (u-8)*a. vpmaddubsw's pairs are at most 2*15*128 in magnitude
+// several calls). The three tokens' activations are interleaved by blocks
+// (prepQ4TripleAVX2), so that the kernel reads two sequential streams:
+// token t's 32 levels of block k at a + 96k + 32t, its side data at side
+// + 24k + 8t: the scale as float32, then 8 * the sum of its 32 levels as
+// int32, which turns the unsigned nibbles' sum u*a into (u-8)*a. vpmaddubsw's pairs are at most 2*15*128 in magnitude
 // and a group of 8 at most 30720, so the int16 sums are exact.
 //
 // Registers: Y0-Y5 float sums (token t, octet o in Y(2t+o)), Y6-Y11 the
@@ -716,10 +724,10 @@ pq4done:
 	VPBROADCASTD a(DI), Y14; \
 	VPMADDUBSW   Y14, Y12, Y6; \
 	VPMADDUBSW   Y14, Y13, Y7; \
-	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPBROADCASTD a+32(DI), Y14; \
 	VPMADDUBSW   Y14, Y12, Y8; \
 	VPMADDUBSW   Y14, Y13, Y9; \
-	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPBROADCASTD a+64(DI), Y14; \
 	VPMADDUBSW   Y14, Y12, Y10; \
 	VPMADDUBSW   Y14, Y13, Y11
 
@@ -732,12 +740,12 @@ pq4done:
 	VPADDW       Y15, Y6, Y6; \
 	VPMADDUBSW   Y14, Y13, Y15; \
 	VPADDW       Y15, Y7, Y7; \
-	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPBROADCASTD a+32(DI), Y14; \
 	VPMADDUBSW   Y14, Y12, Y15; \
 	VPADDW       Y15, Y8, Y8; \
 	VPMADDUBSW   Y14, Y13, Y15; \
 	VPADDW       Y15, Y9, Y9; \
-	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPBROADCASTD a+64(DI), Y14; \
 	VPMADDUBSW   Y14, Y12, Y15; \
 	VPADDW       Y15, Y10, Y10; \
 	VPMADDUBSW   Y14, Y13, Y15; \
@@ -763,15 +771,13 @@ pq4done:
 	VMULPS       Y15, i1, i1; \
 	VADDPS       i1, f1, f1
 
-// func tileQ4_0x16x3AVX2(nb int, w *byte, a *byte, aStride int, side *float32, sideStride int, acc *float32)
-TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-56
+// func tileQ4_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
+TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
-	MOVQ aStride+24(FP), BX
-	MOVQ side+32(FP), R8
-	MOVQ sideStride+40(FP), R9
-	MOVQ acc+48(FP), R10
+	MOVQ side+24(FP), R8
+	MOVQ acc+32(FP), R10
 	VMOVUPS 0(R10), Y0
 	VMOVUPS 32(R10), Y1
 	VMOVUPS 64(R10), Y2
@@ -782,20 +788,20 @@ TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-56
 	JZ    t4done
 
 t4loop:
-	Q4GRP0(0, 256, 2)
-	Q4GRP(32, 288, 6)
-	Q4GRP(64, 320, 10)
-	Q4GRP(96, 352, 14)
-	Q4GRP(128, 384, 18)
-	Q4GRP(160, 416, 22)
-	Q4GRP(192, 448, 26)
-	Q4GRP(224, 480, 30)
+	Q4GRP0(0, 256, 0)
+	Q4GRP(32, 288, 4)
+	Q4GRP(64, 320, 8)
+	Q4GRP(96, 352, 12)
+	Q4GRP(128, 384, 16)
+	Q4GRP(160, 416, 20)
+	Q4GRP(192, 448, 24)
+	Q4GRP(224, 480, 28)
 	Q4FIN(0(R8), 4(R8), Y6, Y7, Y0, Y1)
-	Q4FIN(0(R8)(R9*1), 4(R8)(R9*1), Y8, Y9, Y2, Y3)
-	Q4FIN(0(R8)(R9*2), 4(R8)(R9*2), Y10, Y11, Y4, Y5)
+	Q4FIN(8(R8), 12(R8), Y8, Y9, Y2, Y3)
+	Q4FIN(16(R8), 20(R8), Y10, Y11, Y4, Y5)
 	ADDQ $576, SI
-	ADDQ $34, DI
-	ADDQ $8, R8
+	ADDQ $96, DI
+	ADDQ $24, R8
 	DECQ CX
 	JNZ  t4loop
 
@@ -882,13 +888,17 @@ pq8done:
 	RET
 
 // widenQ8_0AVX2 writes the levels of nb Q8_0 activation blocks (34 bytes
-// apart at src) as int16, 64 bytes a block, to dst.
+// apart at src) as int16, 64 bytes a block, dstStride bytes apart, to dst,
+// and their scales as float32, sideStride bytes apart, to side.
 //
-// func widenQ8_0AVX2(nb int, dst *float32, src *byte)
-TEXT ·widenQ8_0AVX2(SB), NOSPLIT, $0-24
+// func widenQ8_0AVX2(nb int, dst *float32, dstStride int, side *float32, sideStride int, src *byte)
+TEXT ·widenQ8_0AVX2(SB), NOSPLIT, $0-48
 	MOVQ nb+0(FP), CX
 	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
+	MOVQ dstStride+16(FP), BX
+	MOVQ side+24(FP), R8
+	MOVQ sideStride+32(FP), R9
+	MOVQ src+40(FP), SI
 	TESTQ CX, CX
 	JZ    w8done
 
@@ -897,8 +907,12 @@ w8loop:
 	VPMOVSXBW 18(SI), Y1
 	VMOVDQU   Y0, (DI)
 	VMOVDQU   Y1, 32(DI)
+	VPINSRW   $0, (SI), X2, X2
+	VCVTPH2PS X2, X2
+	VMOVSS    X2, (R8)
 	ADDQ $34, SI
-	ADDQ $64, DI
+	ADDQ BX, DI
+	ADDQ R9, R8
 	DECQ CX
 	JNZ  w8loop
 
@@ -906,9 +920,51 @@ w8done:
 	VZEROUPPER
 	RET
 
+// prepQ4TripleAVX2 writes nb Q8_0 activation blocks (34 bytes apart at
+// src) for tileQ4_0x16x3AVX2: each block's 32 levels, 96 bytes apart, to
+// dst, and its side data, 24 bytes apart, to side: the scale as float32,
+// then 8 * the sum of the levels as int32.
+//
+// func prepQ4TripleAVX2(nb int, dst *float32, side *float32, src *byte)
+TEXT ·prepQ4TripleAVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ side+16(FP), R8
+	MOVQ src+24(FP), SI
+	VMOVDQU bytes01<>(SB), Y14
+	VMOVDQU words1<>(SB), Y15
+	TESTQ CX, CX
+	JZ    p4tdone
+
+p4tloop:
+	VMOVDQU      2(SI), Y0
+	VMOVDQU      Y0, (DI)
+	VPMADDUBSW   Y0, Y14, Y1 // pairs of levels (1*a + 1*a)
+	VPMADDWD     Y15, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0x4e, X1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0xb1, X1, X2
+	VPADDD       X2, X1, X1
+	VPSLLD       $3, X1, X1
+	VMOVD        X1, 4(R8)
+	VPINSRW      $0, (SI), X2, X2
+	VCVTPH2PS    X2, X2
+	VMOVSS       X2, (R8)
+	ADDQ $34, SI
+	ADDQ $96, DI
+	ADDQ $24, R8
+	DECQ CX
+	JNZ  p4tloop
+
+p4tdone:
+	VZEROUPPER
+	RET
+
 // tileQ8_0x16x3AVX2 is tileQ4_0x16x3AVX2 for packed Q8_0 groups: token t's
-// widened block k at a + t*aStride + 64k, its scale at side +
-// t*sideStride + 4k; vpmaddwd sums each int16 pair into int32, exactly.
+// widened block k at a + 192k + 64t, its scale at side + 12k + 4t;
+// vpmaddwd sums each int16 pair into int32, exactly.
 
 // Q8GRP0(w0, w1, a) starts a block: the octets' group at w0(SI) and
 // w1(SI) times each token's int16 pair at a.
@@ -918,10 +974,10 @@ w8done:
 	VPBROADCASTD a(DI), Y14; \
 	VPMADDWD     Y14, Y12, Y6; \
 	VPMADDWD     Y14, Y13, Y7; \
-	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPBROADCASTD a+64(DI), Y14; \
 	VPMADDWD     Y14, Y12, Y8; \
 	VPMADDWD     Y14, Y13, Y9; \
-	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPBROADCASTD a+128(DI), Y14; \
 	VPMADDWD     Y14, Y12, Y10; \
 	VPMADDWD     Y14, Y13, Y11
 
@@ -934,12 +990,12 @@ w8done:
 	VPADDD       Y15, Y6, Y6; \
 	VPMADDWD     Y14, Y13, Y15; \
 	VPADDD       Y15, Y7, Y7; \
-	VPBROADCASTD a(DI)(BX*1), Y14; \
+	VPBROADCASTD a+64(DI), Y14; \
 	VPMADDWD     Y14, Y12, Y15; \
 	VPADDD       Y15, Y8, Y8; \
 	VPMADDWD     Y14, Y13, Y15; \
 	VPADDD       Y15, Y9, Y9; \
-	VPBROADCASTD a(DI)(BX*2), Y14; \
+	VPBROADCASTD a+128(DI), Y14; \
 	VPMADDWD     Y14, Y12, Y15; \
 	VPADDD       Y15, Y10, Y10; \
 	VPMADDWD     Y14, Y13, Y15; \
@@ -958,15 +1014,13 @@ w8done:
 	VMULPS       Y15, i1, i1; \
 	VADDPS       i1, f1, f1
 
-// func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, aStride int, side *float32, sideStride int, acc *float32)
-TEXT ·tileQ8_0x16x3AVX2(SB), NOSPLIT, $0-56
+// func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
+TEXT ·tileQ8_0x16x3AVX2(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+16(FP), DI
-	MOVQ aStride+24(FP), BX
-	MOVQ side+32(FP), R8
-	MOVQ sideStride+40(FP), R9
-	MOVQ acc+48(FP), R10
+	MOVQ side+24(FP), R8
+	MOVQ acc+32(FP), R10
 	VMOVUPS 0(R10), Y0
 	VMOVUPS 32(R10), Y1
 	VMOVUPS 64(R10), Y2
@@ -994,11 +1048,11 @@ t8loop:
 	Q8GRP(448, 960, 56)
 	Q8GRP(480, 992, 60)
 	Q8FIN(0(R8), Y6, Y7, Y0, Y1)
-	Q8FIN(0(R8)(R9*1), Y8, Y9, Y2, Y3)
-	Q8FIN(0(R8)(R9*2), Y10, Y11, Y4, Y5)
+	Q8FIN(4(R8), Y8, Y9, Y2, Y3)
+	Q8FIN(8(R8), Y10, Y11, Y4, Y5)
 	ADDQ $1088, SI
-	ADDQ $64, DI
-	ADDQ $4, R8
+	ADDQ $192, DI
+	ADDQ $12, R8
 	DECQ CX
 	JNZ  t8loop
 
