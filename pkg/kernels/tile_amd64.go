@@ -447,9 +447,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 				packF16x3AVX2(cc, &dst[0], &j.m.Data[r0*rb+2*c], rb)
 			}
 			for q := range quads {
-				for i := range ntr {
-					tileF16x3x4AccAVX2(cc, &s.w[i*packed], &j.xf[q*4*n8+4*c], &acc[(i*quads+q)*8*R*T])
-				}
+				tileF16x3x4AccAVX2(cc, &s.w[0], packed, &j.xf[q*4*n8+4*c], &acc[q*ntr*8*R*T], ntr)
 			}
 		}
 		for i := range ntr {
@@ -457,7 +455,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 			nr := min(R, hi-r0)
 			for q := range quads {
 				t := min(T*q, bt-T)
-				a := &acc[(i*quads+q)*8*R*T]
+				a := &acc[(q*ntr+i)*8*R*T]
 				if nr == R && batch >= T {
 					tileF16x3x4OutAVX2(a, &j.out[t*rows+r0], 4*rows)
 					continue
@@ -499,7 +497,7 @@ func grow[T any](b []T, n int) []T {
 }
 
 //go:noescape
-func tileF16x3x4AccAVX2(n int, w *byte, a *float32, acc *float32)
+func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)
 
 //go:noescape
 func packF16x3AVX2(n int, dst *byte, src *byte, rowStride int)

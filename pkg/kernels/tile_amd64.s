@@ -1092,12 +1092,22 @@ t8done:
 	VFMADD231PS Y15, Y13, r1; \
 	VFMADD231PS Y15, Y14, r2
 
-// func tileF16x3x4AccAVX2(n int, w *byte, a *float32, acc *float32)
-TEXT ·tileF16x3x4AccAVX2(SB), NOSPLIT, $0-32
+// func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)
+//
+// takes threes rows' threes in one call: three i's packed weights at w +
+// i*wStride, its sums at acc + 384i, all against the same four tokens.
+TEXT ·tileF16x3x4AccAVX2(SB), NOSPLIT, $0-48
+	MOVQ w+8(FP), R9
+	MOVQ wStride+16(FP), R11
+	MOVQ acc+32(FP), R8
+	MOVQ threes+40(FP), R12
+	TESTQ R12, R12
+	JZ    f34end
+
+f34three:
 	MOVQ n+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ acc+24(FP), R8
+	MOVQ R9, SI
+	MOVQ a+24(FP), DI
 	SHRQ $3, CX
 	VMOVUPS 0(R8), Y0
 	VMOVUPS 32(R8), Y1
@@ -1140,6 +1150,12 @@ f34done:
 	VMOVUPS Y9, 288(R8)
 	VMOVUPS Y10, 320(R8)
 	VMOVUPS Y11, 352(R8)
+	ADDQ R11, R9
+	ADDQ $384, R8
+	DECQ R12
+	JNZ  f34three
+
+f34end:
 	VZEROUPPER
 	RET
 
