@@ -26,9 +26,9 @@ func installBatchKernels() {
 		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &bf16Tile) },
 	}
 	// The preps' threes hold up to twice the batch's tokens (tokenGroups).
-	blockwiseKernels[tensor.Q4_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q4Blockwise.aBlock + q4Blockwise.sideBlock) * cols / qk32 / bwT }, prep: prepQ4Triples,
+	blockwiseKernels[tensor.Q4_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q4Blockwise.aBlock + q4Blockwise.sideBlock) * cols / qk32 / bwT }, prep: func(j *matmulJob, b int) { prepTriples(j, b, &q4Blockwise) },
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q4Blockwise) }}
-	blockwiseKernels[tensor.Q8_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q8Blockwise.aBlock + q8Blockwise.sideBlock) * cols / qk32 / bwT }, prep: prepQ8Triples,
+	blockwiseKernels[tensor.Q8_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q8Blockwise.aBlock + q8Blockwise.sideBlock) * cols / qk32 / bwT }, prep: func(j *matmulJob, b int) { prepTriples(j, b, &q8Blockwise) },
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q8Blockwise) }}
 	// prepF16Quads's quads hold up to batch+3 tokens: room for twice the batch.
 	blockwiseKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16Quads, rows: matmulF16Lanes}
@@ -228,6 +228,9 @@ type blockwiseTile struct {
 	// A three's activations (j.xf, written by the prep) are aBlock floats
 	// a block, then sideBlock floats of side data a block.
 	aBlock, sideBlock int
+	// prep writes one token's nb blocks (Q8_0, at src) into a three's
+	// slot: its activations at a, its side data at side.
+	prep func(nb int, a, side *float32, src *byte)
 	// run adds nb blocks of packed rows w for a three's activations a and
 	// side data side into acc.
 	run func(nb int, w *byte, a, side, acc *float32)
@@ -243,8 +246,9 @@ var q4Blockwise = blockwiseTile{
 		blk[o*256+e/4*32+l*4+e%4] = b & 15
 	},
 	pack:   packQ4_0QuadAVX2,
-	aBlock: 24, sideBlock: 6,
-	run: tileQ4_0x16x3AVX2,
+	aBlock: 24, sideBlock: 6, // 32 levels, then scale and 8*sum(levels), a token
+	prep: prepQ4TripleAVX2,
+	run:  tileQ4_0x16x3AVX2,
 }
 
 var q8Blockwise = blockwiseTile{
@@ -253,7 +257,10 @@ var q8Blockwise = blockwiseTile{
 		binary.LittleEndian.PutUint16(blk[o*512+e/2*32+l*4+e%2*2:], uint16(int16(int8(lv[e]))))
 	},
 	pack:   packQ8_0QuadAVX2,
-	aBlock: 48, sideBlock: 3,
+	aBlock: 48, sideBlock: 3, // 32 levels as int16, then the scale, a token
+	prep: func(nb int, a, side *float32, src *byte) {
+		widenQ8_0AVX2(nb, a, 4*48, side, 4*3, src)
+	},
 	run: tileQ8_0x16x3AVX2,
 }
 
@@ -292,33 +299,19 @@ type blockwiseScratch struct {
 
 var blockwiseScratchPool = sync.Pool{New: func() any { return new(blockwiseScratch) }}
 
-// prepQ4Triples writes activation row b into each slot of the threes
-// (tokenGroups) that holds it, for tileQ4_0x16x3AVX2: a three's levels by
-// blocks (24 floats a block), then their side data (6 floats a block).
-func prepQ4Triples(j *matmulJob, b int) {
+// prepTriples writes activation row b into each slot of the threes
+// (tokenGroups) that holds it, for bt's kernel: a three's activations by
+// blocks (bt.aBlock floats a block), then their side data (bt.sideBlock
+// floats a block), by bt.prep.
+func prepTriples(j *matmulJob, b int, bt *blockwiseTile) {
 	nb := j.m.Cols / qk32
 	if nb == 0 {
 		return
 	}
-	per := (q4Blockwise.aBlock + q4Blockwise.sideBlock) * nb
+	per := (bt.aBlock + bt.sideBlock) * nb
 	groupSlots(j.batch, bwT, b, func(q, slot int) {
 		x := j.xf[q*per:]
-		prepQ4TripleAVX2(nb, &x[8*slot], &x[q4Blockwise.aBlock*nb+2*slot], &j.xa[b*j.ab])
-	})
-}
-
-// prepQ8Triples writes activation row b into each slot of the threes that
-// holds it, for tileQ8_0x16x3AVX2: its levels widened to int16 (48 floats
-// a block for a three), then the blocks' scales (3 floats a block).
-func prepQ8Triples(j *matmulJob, b int) {
-	nb := j.m.Cols / qk32
-	if nb == 0 {
-		return
-	}
-	per := (q8Blockwise.aBlock + q8Blockwise.sideBlock) * nb
-	groupSlots(j.batch, bwT, b, func(q, slot int) {
-		x := j.xf[q*per:]
-		widenQ8_0AVX2(nb, &x[16*slot], 4*q8Blockwise.aBlock, &x[q8Blockwise.aBlock*nb+slot], 4*q8Blockwise.sideBlock, &j.xa[b*j.ab])
+		bt.prep(nb, &x[bt.aBlock/bwT*slot], &x[bt.aBlock*nb+bt.sideBlock/bwT*slot], &j.xa[b*j.ab])
 	})
 }
 

@@ -27,6 +27,42 @@
 // side by side) have rowStride = block bytes, blockStride = 4 * block
 // bytes. Result (r, t) goes to out + t*outStride + 4*r.
 
+// BWTILE3(body, wStep, aStep, sStep) is the frame of the blockwise 16 x 3
+// kernels (func(nb int, w *byte, a, side, acc *float32)): the six float
+// sums loaded from acc, body once per block, then w, a and side advanced
+// by a block, and the sums stored back. Registers: CX blocks left, SI w, DI
+// a, R8 side, R10 acc; Y0-Y5 the sums (token t, octet o in Y(2t+o)).
+#define BWTILE3(body, wStep, aStep, sStep) \
+	MOVQ    nb+0(FP), CX; \
+	MOVQ    w+8(FP), SI; \
+	MOVQ    a+16(FP), DI; \
+	MOVQ    side+24(FP), R8; \
+	MOVQ    acc+32(FP), R10; \
+	VMOVUPS 0(R10), Y0; \
+	VMOVUPS 32(R10), Y1; \
+	VMOVUPS 64(R10), Y2; \
+	VMOVUPS 96(R10), Y3; \
+	VMOVUPS 128(R10), Y4; \
+	VMOVUPS 160(R10), Y5; \
+	TESTQ   CX, CX; \
+	JZ      bwdone; \
+bwloop: \
+	body; \
+	ADDQ    $wStep, SI; \
+	ADDQ    $aStep, DI; \
+	ADDQ    $sStep, R8; \
+	DECQ    CX; \
+	JNZ     bwloop; \
+bwdone: \
+	VMOVUPS Y0, 0(R10); \
+	VMOVUPS Y1, 32(R10); \
+	VMOVUPS Y2, 64(R10); \
+	VMOVUPS Y3, 96(R10); \
+	VMOVUPS Y4, 128(R10); \
+	VMOVUPS Y5, 160(R10); \
+	VZEROUPPER; \
+	RET
+
 // vpsrlvd counts: the low 128 bits by 0, the high ones by 4.
 DATA tileShift<>+0(SB)/8, $0
 DATA tileShift<>+8(SB)/8, $0
@@ -711,45 +747,51 @@ pq4done:
 // int32, which turns the unsigned nibbles' sum u*a into (u-8)*a. vpmaddubsw's pairs are at most 2*15*128 in magnitude
 // and a group of 8 at most 30720, so the int16 sums are exact.
 //
-// Registers: Y0-Y5 float sums (token t, octet o in Y(2t+o)), Y6-Y11 the
-// block's integer sums in the same order, Y12/Y13 the octets' group g
-// (then their scales times the token's), Y14 the token's group g
-// broadcast (then its side data), Y15 scratch.
+// Registers (in BWTILE3's frame): Y0-Y5 float sums (token t, octet o in
+// Y(2t+o)), Y6-Y11 the block's integer sums in the same order, Y12/Y13
+// the octets' group g, Y14 the token's group g broadcast (then its side
+// data), Y15 scratch (then an octet's scales times the token's).
 
-// Q4GRP0(w0, w1, a) starts a block: the octets' group at w0(SI) and
-// w1(SI) times each token's 4 levels at a.
-#define Q4GRP0(w0, w1, a) \
+// BWGRP0(mul, w0, w1, a, ts) starts a block: the octets' group at w0(SI)
+// and w1(SI) times each token's 4 bytes at a(DI) (token t's at a +
+// t*ts), multiplied and pair-summed by mul, into Y6-Y11. BWGRP(mul, add,
+// ...) adds a further group with add.
+#define BWGRP0(mul, w0, w1, a, ts) \
 	VMOVDQU      w0(SI), Y12; \
 	VMOVDQU      w1(SI), Y13; \
 	VPBROADCASTD a(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y6; \
-	VPMADDUBSW   Y14, Y13, Y7; \
-	VPBROADCASTD a+32(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y8; \
-	VPMADDUBSW   Y14, Y13, Y9; \
-	VPBROADCASTD a+64(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y10; \
-	VPMADDUBSW   Y14, Y13, Y11
+	mul          Y14, Y12, Y6; \
+	mul          Y14, Y13, Y7; \
+	VPBROADCASTD a+ts(DI), Y14; \
+	mul          Y14, Y12, Y8; \
+	mul          Y14, Y13, Y9; \
+	VPBROADCASTD a+ts+ts(DI), Y14; \
+	mul          Y14, Y12, Y10; \
+	mul          Y14, Y13, Y11
 
-// Q4GRP(w0, w1, a) adds a further group.
-#define Q4GRP(w0, w1, a) \
+#define BWGRP(mul, add, w0, w1, a, ts) \
 	VMOVDQU      w0(SI), Y12; \
 	VMOVDQU      w1(SI), Y13; \
 	VPBROADCASTD a(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y15; \
-	VPADDW       Y15, Y6, Y6; \
-	VPMADDUBSW   Y14, Y13, Y15; \
-	VPADDW       Y15, Y7, Y7; \
-	VPBROADCASTD a+32(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y15; \
-	VPADDW       Y15, Y8, Y8; \
-	VPMADDUBSW   Y14, Y13, Y15; \
-	VPADDW       Y15, Y9, Y9; \
-	VPBROADCASTD a+64(DI), Y14; \
-	VPMADDUBSW   Y14, Y12, Y15; \
-	VPADDW       Y15, Y10, Y10; \
-	VPMADDUBSW   Y14, Y13, Y15; \
-	VPADDW       Y15, Y11, Y11
+	mul          Y14, Y12, Y15; \
+	add          Y15, Y6, Y6; \
+	mul          Y14, Y13, Y15; \
+	add          Y15, Y7, Y7; \
+	VPBROADCASTD a+ts(DI), Y14; \
+	mul          Y14, Y12, Y15; \
+	add          Y15, Y8, Y8; \
+	mul          Y14, Y13, Y15; \
+	add          Y15, Y9, Y9; \
+	VPBROADCASTD a+ts+ts(DI), Y14; \
+	mul          Y14, Y12, Y15; \
+	add          Y15, Y10, Y10; \
+	mul          Y14, Y13, Y15; \
+	add          Y15, Y11, Y11
+
+// Q4 groups: unsigned nibbles times signed bytes, int16 pair sums (tokens
+// 32 bytes apart).
+#define Q4GRP0(w0, w1, a) BWGRP0(VPMADDUBSW, w0, w1, a, 32)
+#define Q4GRP(w0, w1, a) BWGRP(VPMADDUBSW, VPADDW, w0, w1, a, 32)
 
 // Q4FIN(da, corr, i0, i1, f0, f1) ends a block for one token (its scale
 // at da, 8*sum(a) at corr, integer sums in i0/i1, float sums f0/f1):
@@ -771,49 +813,13 @@ pq4done:
 	VMULPS       Y15, i1, i1; \
 	VADDPS       i1, f1, f1
 
+// Q4BLOCK is tileQ4_0x16x3AVX2's block: eight groups, then each token's
+// sums.
+#define Q4BLOCK 	Q4GRP0(0, 256, 0); 	Q4GRP(32, 288, 4); 	Q4GRP(64, 320, 8); 	Q4GRP(96, 352, 12); 	Q4GRP(128, 384, 16); 	Q4GRP(160, 416, 20); 	Q4GRP(192, 448, 24); 	Q4GRP(224, 480, 28); 	Q4FIN(0(R8), 4(R8), Y6, Y7, Y0, Y1); 	Q4FIN(8(R8), 12(R8), Y8, Y9, Y2, Y3); 	Q4FIN(16(R8), 20(R8), Y10, Y11, Y4, Y5)
+
 // func tileQ4_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
 TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ side+24(FP), R8
-	MOVQ acc+32(FP), R10
-	VMOVUPS 0(R10), Y0
-	VMOVUPS 32(R10), Y1
-	VMOVUPS 64(R10), Y2
-	VMOVUPS 96(R10), Y3
-	VMOVUPS 128(R10), Y4
-	VMOVUPS 160(R10), Y5
-	TESTQ CX, CX
-	JZ    t4done
-
-t4loop:
-	Q4GRP0(0, 256, 0)
-	Q4GRP(32, 288, 4)
-	Q4GRP(64, 320, 8)
-	Q4GRP(96, 352, 12)
-	Q4GRP(128, 384, 16)
-	Q4GRP(160, 416, 20)
-	Q4GRP(192, 448, 24)
-	Q4GRP(224, 480, 28)
-	Q4FIN(0(R8), 4(R8), Y6, Y7, Y0, Y1)
-	Q4FIN(8(R8), 12(R8), Y8, Y9, Y2, Y3)
-	Q4FIN(16(R8), 20(R8), Y10, Y11, Y4, Y5)
-	ADDQ $576, SI
-	ADDQ $96, DI
-	ADDQ $24, R8
-	DECQ CX
-	JNZ  t4loop
-
-t4done:
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
-	VMOVUPS Y2, 64(R10)
-	VMOVUPS Y3, 96(R10)
-	VMOVUPS Y4, 128(R10)
-	VMOVUPS Y5, 160(R10)
-	VZEROUPPER
-	RET
+	BWTILE3(Q4BLOCK, 576, 96, 24)
 
 // Blockwise Q8_0: the same plan as Q4_0's with int16 pairs, since a Q8_0
 // level (-128..127) times an activation (-127..127) does not fit
@@ -966,40 +972,9 @@ p4tdone:
 // widened block k at a + 192k + 64t, its scale at side + 12k + 4t;
 // vpmaddwd sums each int16 pair into int32, exactly.
 
-// Q8GRP0(w0, w1, a) starts a block: the octets' group at w0(SI) and
-// w1(SI) times each token's int16 pair at a.
-#define Q8GRP0(w0, w1, a) \
-	VMOVDQU      w0(SI), Y12; \
-	VMOVDQU      w1(SI), Y13; \
-	VPBROADCASTD a(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y6; \
-	VPMADDWD     Y14, Y13, Y7; \
-	VPBROADCASTD a+64(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y8; \
-	VPMADDWD     Y14, Y13, Y9; \
-	VPBROADCASTD a+128(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y10; \
-	VPMADDWD     Y14, Y13, Y11
-
-// Q8GRP(w0, w1, a) adds a further group.
-#define Q8GRP(w0, w1, a) \
-	VMOVDQU      w0(SI), Y12; \
-	VMOVDQU      w1(SI), Y13; \
-	VPBROADCASTD a(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y15; \
-	VPADDD       Y15, Y6, Y6; \
-	VPMADDWD     Y14, Y13, Y15; \
-	VPADDD       Y15, Y7, Y7; \
-	VPBROADCASTD a+64(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y15; \
-	VPADDD       Y15, Y8, Y8; \
-	VPMADDWD     Y14, Y13, Y15; \
-	VPADDD       Y15, Y9, Y9; \
-	VPBROADCASTD a+128(DI), Y14; \
-	VPMADDWD     Y14, Y12, Y15; \
-	VPADDD       Y15, Y10, Y10; \
-	VPMADDWD     Y14, Y13, Y15; \
-	VPADDD       Y15, Y11, Y11
+// Q8 groups: int16 pairs, int32 sums (tokens 64 bytes apart).
+#define Q8GRP0(w0, w1, a) BWGRP0(VPMADDWD, w0, w1, a, 64)
+#define Q8GRP(w0, w1, a) BWGRP(VPMADDWD, VPADDD, w0, w1, a, 64)
 
 // Q8FIN(da, i0, i1, f0, f1) ends a block for one token: the integer sums
 // converted, times d (the octet's scales times the token's), added.
@@ -1014,57 +989,13 @@ p4tdone:
 	VMULPS       Y15, i1, i1; \
 	VADDPS       i1, f1, f1
 
+// Q8BLOCK is tileQ8_0x16x3AVX2's block: sixteen groups, then each
+// token's sums.
+#define Q8BLOCK 	Q8GRP0(0, 512, 0); 	Q8GRP(32, 544, 4); 	Q8GRP(64, 576, 8); 	Q8GRP(96, 608, 12); 	Q8GRP(128, 640, 16); 	Q8GRP(160, 672, 20); 	Q8GRP(192, 704, 24); 	Q8GRP(224, 736, 28); 	Q8GRP(256, 768, 32); 	Q8GRP(288, 800, 36); 	Q8GRP(320, 832, 40); 	Q8GRP(352, 864, 44); 	Q8GRP(384, 896, 48); 	Q8GRP(416, 928, 52); 	Q8GRP(448, 960, 56); 	Q8GRP(480, 992, 60); 	Q8FIN(0(R8), Y6, Y7, Y0, Y1); 	Q8FIN(4(R8), Y8, Y9, Y2, Y3); 	Q8FIN(8(R8), Y10, Y11, Y4, Y5)
+
 // func tileQ8_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
 TEXT ·tileQ8_0x16x3AVX2(SB), NOSPLIT, $0-40
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	MOVQ side+24(FP), R8
-	MOVQ acc+32(FP), R10
-	VMOVUPS 0(R10), Y0
-	VMOVUPS 32(R10), Y1
-	VMOVUPS 64(R10), Y2
-	VMOVUPS 96(R10), Y3
-	VMOVUPS 128(R10), Y4
-	VMOVUPS 160(R10), Y5
-	TESTQ CX, CX
-	JZ    t8done
-
-t8loop:
-	Q8GRP0(0, 512, 0)
-	Q8GRP(32, 544, 4)
-	Q8GRP(64, 576, 8)
-	Q8GRP(96, 608, 12)
-	Q8GRP(128, 640, 16)
-	Q8GRP(160, 672, 20)
-	Q8GRP(192, 704, 24)
-	Q8GRP(224, 736, 28)
-	Q8GRP(256, 768, 32)
-	Q8GRP(288, 800, 36)
-	Q8GRP(320, 832, 40)
-	Q8GRP(352, 864, 44)
-	Q8GRP(384, 896, 48)
-	Q8GRP(416, 928, 52)
-	Q8GRP(448, 960, 56)
-	Q8GRP(480, 992, 60)
-	Q8FIN(0(R8), Y6, Y7, Y0, Y1)
-	Q8FIN(4(R8), Y8, Y9, Y2, Y3)
-	Q8FIN(8(R8), Y10, Y11, Y4, Y5)
-	ADDQ $1088, SI
-	ADDQ $192, DI
-	ADDQ $12, R8
-	DECQ CX
-	JNZ  t8loop
-
-t8done:
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
-	VMOVUPS Y2, 64(R10)
-	VMOVUPS Y3, 96(R10)
-	VMOVUPS Y4, 128(R10)
-	VMOVUPS Y5, 160(R10)
-	VZEROUPPER
-	RET
+	BWTILE3(Q8BLOCK, 1088, 192, 12)
 
 // tileF16x3x4AccAVX2: F16 weights against float32 activations, 3 rows x
 // 4 tokens, in the lane order of dotF16Lanes8 (the blockwise F16 batch
