@@ -27,6 +27,46 @@
 // side by side) have rowStride = block bytes, blockStride = 4 * block
 // bytes. Result (r, t) goes to out + t*outStride + 4*r.
 
+// PACKQUADARGS loads the arguments of packQ4_0QuadAVX2 and
+// packQ8_0QuadAVX2 (func(nb int, dstW, dstD, levels *byte, levelsRow int,
+// scale *byte, scaleRow, blockStride int)): CX nb, DI dstW, DX dstD, SI
+// levels, R11/R13 one and three levelsRow, R10 scale, R12/R14 one and three
+// scaleRow, BX blockStride.
+#define PACKQUADARGS \
+	MOVQ nb+0(FP), CX; \
+	MOVQ dstW+8(FP), DI; \
+	MOVQ dstD+16(FP), DX; \
+	MOVQ levels+24(FP), SI; \
+	MOVQ levelsRow+32(FP), R11; \
+	MOVQ scale+40(FP), R10; \
+	MOVQ scaleRow+48(FP), R12; \
+	MOVQ blockStride+56(FP), BX; \
+	LEAQ (R11)(R11*2), R13; \
+	LEAQ (R12)(R12*2), R14
+
+// PACKSCALES converts the four rows' f16 scales of a block (at R10, R12
+// bytes apart) and stores them as float32 at DX.
+#define PACKSCALES \
+	VPINSRW   $0, (R10), X8, X8; \
+	VPINSRW   $1, (R10)(R12*1), X8, X8; \
+	VPINSRW   $2, (R10)(R12*2), X8, X8; \
+	VPINSRW   $3, (R10)(R14*1), X8, X8; \
+	VCVTPH2PS X8, X8; \
+	VMOVUPS   X8, (DX)
+
+// TRANSPOSE4 transposes the dwords of Y0-Y3 (four rows) within each
+// 128-bit lane: Y(j) gets dword j of each row, in row order. Clobbers
+// Y4-Y7.
+#define TRANSPOSE4 \
+	VPUNPCKLDQ  Y1, Y0, Y4; \
+	VPUNPCKHDQ  Y1, Y0, Y5; \
+	VPUNPCKLDQ  Y3, Y2, Y6; \
+	VPUNPCKHDQ  Y3, Y2, Y7; \
+	VPUNPCKLQDQ Y6, Y4, Y0; \
+	VPUNPCKHQDQ Y6, Y4, Y1; \
+	VPUNPCKLQDQ Y7, Y5, Y2; \
+	VPUNPCKHQDQ Y7, Y5, Y3
+
 // BWTILE3(body, wStep, aStep, sStep) is the frame of the blockwise 16 x 3
 // kernels (func(nb int, w *byte, a, side, acc *float32)): the six float
 // sums loaded from acc, body once per block, then w, a and side advanced
@@ -676,16 +716,7 @@ btout:
 //
 // func packQ4_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
 TEXT ·packQ4_0QuadAVX2(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ dstW+8(FP), DI
-	MOVQ dstD+16(FP), DX
-	MOVQ levels+24(FP), SI
-	MOVQ levelsRow+32(FP), R11
-	MOVQ scale+40(FP), R10
-	MOVQ scaleRow+48(FP), R12
-	MOVQ blockStride+56(FP), BX
-	LEAQ (R11)(R11*2), R13
-	LEAQ (R12)(R12*2), R14
+	PACKQUADARGS
 	VMOVDQU tileShift<>(SB), Y14
 	VMOVDQU bytes0f<>(SB), Y15
 	TESTQ CX, CX
@@ -704,14 +735,7 @@ pq4loop:
 	VPAND       Y15, Y1, Y1
 	VPAND       Y15, Y2, Y2
 	VPAND       Y15, Y3, Y3
-	VPUNPCKLDQ  Y1, Y0, Y4 // r0d0 r1d0 r0d1 r1d1
-	VPUNPCKHDQ  Y1, Y0, Y5 // r0d2 r1d2 r0d3 r1d3
-	VPUNPCKLDQ  Y3, Y2, Y6 // r2d0 r3d0 r2d1 r3d1
-	VPUNPCKHDQ  Y3, Y2, Y7 // r2d2 r3d2 r2d3 r3d3
-	VPUNPCKLQDQ Y6, Y4, Y0 // groups 0 | 4
-	VPUNPCKHQDQ Y6, Y4, Y1 // 1 | 5
-	VPUNPCKLQDQ Y7, Y5, Y2 // 2 | 6
-	VPUNPCKHQDQ Y7, Y5, Y3 // 3 | 7
+	TRANSPOSE4 // Y(j): groups j | j+4
 	VMOVDQU      X0, 0(DI)
 	VEXTRACTI128 $1, Y0, 128(DI)
 	VMOVDQU      X1, 32(DI)
@@ -720,12 +744,7 @@ pq4loop:
 	VEXTRACTI128 $1, Y2, 192(DI)
 	VMOVDQU      X3, 96(DI)
 	VEXTRACTI128 $1, Y3, 224(DI)
-	VPINSRW      $0, (R10), X8, X8
-	VPINSRW      $1, (R10)(R12*1), X8, X8
-	VPINSRW      $2, (R10)(R12*2), X8, X8
-	VPINSRW      $3, (R10)(R14*1), X8, X8
-	VCVTPH2PS    X8, X8
-	VMOVUPS      X8, (DX)
+	PACKSCALES
 	ADDQ BX, SI
 	ADDQ BX, R10
 	ADDQ $576, DI
@@ -793,25 +812,31 @@ pq4done:
 #define Q4GRP0(w0, w1, a) BWGRP0(VPMADDUBSW, w0, w1, a, 32)
 #define Q4GRP(w0, w1, a) BWGRP(VPMADDUBSW, VPADDW, w0, w1, a, 32)
 
-// Q4FIN(da, corr, i0, i1, f0, f1) ends a block for one token (its scale
-// at da, 8*sum(a) at corr, integer sums in i0/i1, float sums f0/f1):
-// isum = the int16 pairs summed - 8*sum(a), converted, times d (the
-// octet's scales times the token's), added.
+// BWFIN(da, so, i0, i1, f0, f1) ends a block for one token (its scale
+// at da, its integer sums for the two octets in i0/i1, their float sums
+// f0/f1): the sums converted, times d (the octets' scales at so(SI) and
+// so+32(SI) times the token's), added.
+#define BWFIN(da, so, i0, i1, f0, f1) \
+	VCVTDQ2PS    i0, i0; \
+	VCVTDQ2PS    i1, i1; \
+	VBROADCASTSS da, Y14; \
+	VMULPS       so(SI), Y14, Y15; \
+	VMULPS       Y15, i0, i0; \
+	VADDPS       i0, f0, f0; \
+	VMULPS       so+32(SI), Y14, Y15; \
+	VMULPS       Y15, i1, i1; \
+	VADDPS       i1, f1, f1
+
+// Q4FIN(da, corr, i0, i1, f0, f1) is BWFIN for Q4_0, whose int16 pairs are
+// summed first and 8*sum(a) (at corr) taken off: the nibbles are the
+// levels + 8.
 #define Q4FIN(da, corr, i0, i1, f0, f1) \
 	VPBROADCASTD corr, Y14; \
 	VPMADDWD     words1<>(SB), i0, i0; \
 	VPMADDWD     words1<>(SB), i1, i1; \
 	VPSUBD       Y14, i0, i0; \
 	VPSUBD       Y14, i1, i1; \
-	VCVTDQ2PS    i0, i0; \
-	VCVTDQ2PS    i1, i1; \
-	VBROADCASTSS da, Y14; \
-	VMULPS       512(SI), Y14, Y15; \
-	VMULPS       Y15, i0, i0; \
-	VADDPS       i0, f0, f0; \
-	VMULPS       544(SI), Y14, Y15; \
-	VMULPS       Y15, i1, i1; \
-	VADDPS       i1, f1, f1
+	BWFIN(da, 512, i0, i1, f0, f1)
 
 // Q4BLOCK is tileQ4_0x16x3AVX2's block: eight groups, then each token's
 // sums.
@@ -838,14 +863,7 @@ TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-40
 	VPMOVSXBW   src(SI)(R11*1), Y1; \
 	VPMOVSXBW   src(SI)(R11*2), Y2; \
 	VPMOVSXBW   src(SI)(R13*1), Y3; \
-	VPUNPCKLDQ  Y1, Y0, Y4; \
-	VPUNPCKHDQ  Y1, Y0, Y5; \
-	VPUNPCKLDQ  Y3, Y2, Y6; \
-	VPUNPCKHDQ  Y3, Y2, Y7; \
-	VPUNPCKLQDQ Y6, Y4, Y0; \
-	VPUNPCKHQDQ Y6, Y4, Y1; \
-	VPUNPCKLQDQ Y7, Y5, Y2; \
-	VPUNPCKHQDQ Y7, Y5, Y3; \
+	TRANSPOSE4; \
 	VMOVDQU      X0, off+0(DI); \
 	VEXTRACTI128 $1, Y0, off+128(DI); \
 	VMOVDQU      X1, off+32(DI); \
@@ -860,28 +878,14 @@ TEXT ·tileQ4_0x16x3AVX2(SB), NOSPLIT, $0-40
 //
 // func packQ8_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)
 TEXT ·packQ8_0QuadAVX2(SB), NOSPLIT, $0-64
-	MOVQ nb+0(FP), CX
-	MOVQ dstW+8(FP), DI
-	MOVQ dstD+16(FP), DX
-	MOVQ levels+24(FP), SI
-	MOVQ levelsRow+32(FP), R11
-	MOVQ scale+40(FP), R10
-	MOVQ scaleRow+48(FP), R12
-	MOVQ blockStride+56(FP), BX
-	LEAQ (R11)(R11*2), R13
-	LEAQ (R12)(R12*2), R14
+	PACKQUADARGS
 	TESTQ CX, CX
 	JZ    pq8done
 
 pq8loop:
 	Q8PACKHALF(0, 0)
 	Q8PACKHALF(16, 256)
-	VPINSRW   $0, (R10), X8, X8
-	VPINSRW   $1, (R10)(R12*1), X8, X8
-	VPINSRW   $2, (R10)(R12*2), X8, X8
-	VPINSRW   $3, (R10)(R14*1), X8, X8
-	VCVTPH2PS X8, X8
-	VMOVUPS   X8, (DX)
+	PACKSCALES
 	ADDQ BX, SI
 	ADDQ BX, R10
 	ADDQ $1088, DI
@@ -976,18 +980,7 @@ p4tdone:
 #define Q8GRP0(w0, w1, a) BWGRP0(VPMADDWD, w0, w1, a, 64)
 #define Q8GRP(w0, w1, a) BWGRP(VPMADDWD, VPADDD, w0, w1, a, 64)
 
-// Q8FIN(da, i0, i1, f0, f1) ends a block for one token: the integer sums
-// converted, times d (the octet's scales times the token's), added.
-#define Q8FIN(da, i0, i1, f0, f1) \
-	VCVTDQ2PS    i0, i0; \
-	VCVTDQ2PS    i1, i1; \
-	VBROADCASTSS da, Y14; \
-	VMULPS       1024(SI), Y14, Y15; \
-	VMULPS       Y15, i0, i0; \
-	VADDPS       i0, f0, f0; \
-	VMULPS       1056(SI), Y14, Y15; \
-	VMULPS       Y15, i1, i1; \
-	VADDPS       i1, f1, f1
+#define Q8FIN(da, i0, i1, f0, f1) BWFIN(da, 1024, i0, i1, f0, f1)
 
 // Q8BLOCK is tileQ8_0x16x3AVX2's block: sixteen groups, then each
 // token's sums.
