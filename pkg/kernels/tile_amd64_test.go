@@ -345,3 +345,81 @@ func TestMatMulBatchKernels(t *testing.T) {
 		}
 	})
 }
+
+// FuzzMatMulBatch runs MatMul's batch kernels, vec_dot-order and
+// blockwise, on random shapes (rows 1-40, batches 2-9, Q4_0/Q8_0 rows of
+// 1-12 blocks, F16/BF16 rows of 1-300 elements), row-major and repacked by
+// quads, on 1-3 threads, with level bytes the fuzzer overwrites, against
+// batchDot bit for bit.
+func FuzzMatMulBatch(f *testing.F) {
+	if !hasAVX2 {
+		f.Skip("no AVX2")
+	}
+	f.Add(uint8(0), uint8(37), uint8(5), uint16(4), uint64(1), []byte{0x80, 0x7f, 0xff})
+	f.Add(uint8(1), uint8(1), uint8(2), uint16(1), uint64(2), []byte{})
+	f.Add(uint8(2), uint8(7), uint8(9), uint16(257), uint64(3), []byte{0x01})
+	f.Add(uint8(3), uint8(16), uint8(3), uint16(44), uint64(4), []byte{0x80})
+	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
+	f.Cleanup(func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	})
+	types := []tensor.Type{tensor.Q4_0, tensor.Q8_0, tensor.F16, tensor.BF16}
+	f.Fuzz(func(t *testing.T, ti, rowsB, batchB uint8, colsB uint16, seed uint64, pattern []byte) {
+		typ := types[int(ti)%len(types)]
+		rows, batch := 1+int(rowsB)%40, 2+int(batchB)%8
+		cols := 1 + int(colsB)%300
+		if typ == tensor.Q4_0 || typ == tensor.Q8_0 {
+			cols = qk32 * (1 + int(colsB)%12)
+		}
+		r := rand.New(rand.NewPCG(seed, uint64(colsB)))
+		m := randMatrix(t, r, typ, rows, cols)
+		if len(pattern) > 0 && (typ == tensor.Q4_0 || typ == tensor.Q8_0) {
+			for i := range m.Data {
+				if pb := pattern[i%len(pattern)]; pb&1 == 1 && i%typ.BlockBytes() >= 2 {
+					m.Data[i] = pb
+				}
+			}
+		}
+		x := randRow(r, batch*cols, int(seed%5))
+		act := make([]byte, typeBytes(t, ActivationType(typ), cols))
+		var want [2][]float32 // [blockwise]
+		for k := range want {
+			want[k] = make([]float32, batch*rows)
+		}
+		for b := 0; b < batch; b++ {
+			if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < rows; i++ {
+				want[0][b*rows+i] = batchDot(typ, batch, false, cols, m.Row(i), act)
+				want[1][b*rows+i] = batchDot(typ, batch, true, cols, m.Row(i), act)
+			}
+		}
+		ms := []Matrix{m}
+		if sub := (Matrix{Type: typ, Rows: rows &^ 3, Cols: cols, Data: m.Data[:(rows&^3)*m.RowBytes()]}); sub.Rows > 0 && CanRepackQuads(sub) {
+			q, err := RepackQuads(make([]byte, len(sub.Data)), sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, q)
+		}
+		p := pools[int(seed%3)]
+		for _, mm := range ms {
+			for k, blockwise := range []bool{false, true} {
+				p.SetBlockwise(blockwise)
+				out := make([]float32, batch*mm.Rows)
+				if err := p.MatMul(out, mm, x, batch); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range out {
+					b, r := i/mm.Rows, i%mm.Rows
+					if w := want[k][b*rows+r]; !sameFloat(v, w) {
+						t.Fatalf("%s %s %dx%d batch %d threads %d blockwise %v: out[%d] = %g, want %g", typ, mm.Layout, mm.Rows, cols, batch, p.Threads(), blockwise, i, v, w)
+					}
+				}
+			}
+		}
+	})
+}
