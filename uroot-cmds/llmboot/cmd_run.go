@@ -222,7 +222,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "\nllmboot: %s: %s, %s, %s strategy (%s%s), loaded in %s\n", pos[0], m.Format, loader.FormatBytes(m.FileSize), ld.Plan.Strategy, ld.Source, repacked, round(loadTime))
 	fmt.Fprintf(stderr, "llmboot: prompt: %d tokens in %s (%s)\n", stats.PromptTokens, round(stats.PromptTime), rate(stats.PromptTokens, stats.PromptTime))
 	fmt.Fprintf(stderr, "llmboot: generated: %d tokens in %s (%s), stopped: %s\n", stats.Generated, round(stats.GenTime), rate(stats.Generated, stats.GenTime), stats.Reason)
-	fmt.Fprintf(stderr, "llmboot: threads %d, %s kernels, context %d, KV cache %s %s, seed %d\n", f.threads, kernels.PathLabel(), ctx, kvType, loader.FormatBytes(eng.KVBytes()), seed)
+	kernelsUsed := kernels.PathLabel() + " kernels"
+	if f.fastPrompt {
+		kernelsUsed += ", blockwise prompts"
+	}
+	fmt.Fprintf(stderr, "llmboot: threads %d, %s, context %d, KV cache %s %s, seed %d\n", f.threads, kernelsUsed, ctx, kvType, loader.FormatBytes(eng.KVBytes()), seed)
 	if note := kernels.PathNote(); note != "" {
 		fmt.Fprintf(stderr, "llmboot: %s\n", note)
 	}

@@ -80,9 +80,9 @@ func TestRunGGUF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := runCmd("run", q8, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "2", "--fast-prompt")
-	if err != nil || got != want {
-		t.Errorf("--fast-prompt: %v\n%q\nwithout it:\n%q", err, got, want)
+	got, stderr, err := runCmd("run", q8, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "2", "--fast-prompt")
+	if err != nil || got != want || !strings.Contains(stderr, "kernels, blockwise prompts") {
+		t.Errorf("--fast-prompt: %v\n%q\nwithout it:\n%q\n%s", err, got, want, stderr)
 	}
 }
 
