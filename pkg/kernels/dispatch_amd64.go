@@ -33,8 +33,8 @@ func archSupports(p Path) bool {
 
 // archInstall puts path p's kernels into t. The AVX-512 path runs the
 // AVX2 kernels (which every AVX-512 CPU runs) except, where the CPU has
-// AVX512_VNNI, the Q4_0/Q8_0 quad kernels and batch tile, which take
-// vpdpbusd.
+// AVX512_VNNI, the Q4_0/Q8_0 quad kernels, batch tile and blockwise
+// kernels, which take vpdpbusd (and vpdpwssd).
 func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	if p != PathAVX2 && p != PathAVX512 {
 		return
@@ -65,10 +65,12 @@ func archInstall(p Path, t *[len(typeKernels)]typeKernel) {
 	t[tensor.BF16].quantize = quantizeBF16Vec
 	installBatchKernels()
 	tileQSplit2x4 = tileQSplit2x4AVX2
+	q4Blockwise.run, q8Blockwise.run = tileQ4_0x16x3AVX2, tileQ8_0x16x3AVX2
 	if p == PathAVX512 && hasVNNI {
 		quadKernels[tensor.Q8_0] = quadKernel{dot: dotQ8_0QuadsVNNI}
 		quadKernels[tensor.Q4_0] = quadKernel{dot: dotQ4_0QuadsVNNI}
 		tileQSplit2x4 = tileQSplit2x4VNNI
+		q4Blockwise.run, q8Blockwise.run = tileQ4_0x16x3VNNI, tileQ8_0x16x3VNNI
 	}
 	quantizeQ8_0Act = quantizeQ8_0AVX2
 	dotFloats = dotFloatsAVX2

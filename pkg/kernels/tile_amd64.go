@@ -518,3 +518,9 @@ func packQ4_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *by
 
 //go:noescape
 func tileQ4_0x16x3AVX2(nb int, w *byte, a *float32, side *float32, acc *float32)
+
+//go:noescape
+func tileQ4_0x16x3VNNI(nb int, w *byte, a *float32, side *float32, acc *float32)
+
+//go:noescape
+func tileQ8_0x16x3VNNI(nb int, w *byte, a *float32, side *float32, acc *float32)

@@ -1171,3 +1171,89 @@ TEXT ·tileF16x3x4OutAVX2(SB), NOSPLIT, $0-24
 	HSUMF(352(R8), 8(AX)(DX*1))
 	VZEROUPPER
 	RET
+
+// VNNI twins of the blockwise kernels (the avx512 path, where the CPU has
+// AVX512_VNNI): vpdpbusd (Q4_0: unsigned nibbles times signed bytes) and
+// vpdpwssd (Q8_0: int16 pairs) multiply, sum each row's four bytes or two
+// words and add them into the row's int32 lane in one instruction, where
+// AVX2 takes a multiply and an add per group (and Q4_0 a vpmaddwd per
+// block). The integer sums are the same, so every output has the AVX2
+// kernels' (and dotQBlockwise's) bits. Go's assembler emits the EVEX form
+// only, hence AVX512_VNNI (and VL) rather than AVX-VNNI.
+
+// BWGRPV(dp, w0, w1, a, ts) adds a group to the zeroed or running int32
+// sums Y6-Y11 with dp, operands as BWGRP's.
+#define BWGRPV(dp, w0, w1, a, ts) \
+	VMOVDQU      w0(SI), Y12; \
+	VMOVDQU      w1(SI), Y13; \
+	VPBROADCASTD a(DI), Y14; \
+	dp           Y14, Y12, Y6; \
+	dp           Y14, Y13, Y7; \
+	VPBROADCASTD a+ts(DI), Y14; \
+	dp           Y14, Y12, Y8; \
+	dp           Y14, Y13, Y9; \
+	VPBROADCASTD a+ts+ts(DI), Y14; \
+	dp           Y14, Y12, Y10; \
+	dp           Y14, Y13, Y11
+
+#define BWZERO \
+	VPXOR Y6, Y6, Y6; \
+	VPXOR Y7, Y7, Y7; \
+	VPXOR Y8, Y8, Y8; \
+	VPXOR Y9, Y9, Y9; \
+	VPXOR Y10, Y10, Y10; \
+	VPXOR Y11, Y11, Y11
+
+#define Q4GRPV(w0, w1, a) BWGRPV(VPDPBUSD, w0, w1, a, 32)
+#define Q8GRPV(w0, w1, a) BWGRPV(VPDPWSSD, w0, w1, a, 64)
+
+// Q4FINV is Q4FIN for int32 sums: the nibble correction, then BWFIN.
+#define Q4FINV(da, corr, i0, i1, f0, f1) \
+	VPBROADCASTD corr, Y14; \
+	VPSUBD       Y14, i0, i0; \
+	VPSUBD       Y14, i1, i1; \
+	BWFIN(da, 512, i0, i1, f0, f1)
+
+#define Q4BLOCKV \
+	BWZERO; \
+	Q4GRPV(0, 256, 0); \
+	Q4GRPV(32, 288, 4); \
+	Q4GRPV(64, 320, 8); \
+	Q4GRPV(96, 352, 12); \
+	Q4GRPV(128, 384, 16); \
+	Q4GRPV(160, 416, 20); \
+	Q4GRPV(192, 448, 24); \
+	Q4GRPV(224, 480, 28); \
+	Q4FINV(0(R8), 4(R8), Y6, Y7, Y0, Y1); \
+	Q4FINV(8(R8), 12(R8), Y8, Y9, Y2, Y3); \
+	Q4FINV(16(R8), 20(R8), Y10, Y11, Y4, Y5)
+
+#define Q8BLOCKV \
+	BWZERO; \
+	Q8GRPV(0, 512, 0); \
+	Q8GRPV(32, 544, 4); \
+	Q8GRPV(64, 576, 8); \
+	Q8GRPV(96, 608, 12); \
+	Q8GRPV(128, 640, 16); \
+	Q8GRPV(160, 672, 20); \
+	Q8GRPV(192, 704, 24); \
+	Q8GRPV(224, 736, 28); \
+	Q8GRPV(256, 768, 32); \
+	Q8GRPV(288, 800, 36); \
+	Q8GRPV(320, 832, 40); \
+	Q8GRPV(352, 864, 44); \
+	Q8GRPV(384, 896, 48); \
+	Q8GRPV(416, 928, 52); \
+	Q8GRPV(448, 960, 56); \
+	Q8GRPV(480, 992, 60); \
+	Q8FIN(0(R8), Y6, Y7, Y0, Y1); \
+	Q8FIN(4(R8), Y8, Y9, Y2, Y3); \
+	Q8FIN(8(R8), Y10, Y11, Y4, Y5)
+
+// func tileQ4_0x16x3VNNI(nb int, w *byte, a *float32, side *float32, acc *float32)
+TEXT ·tileQ4_0x16x3VNNI(SB), NOSPLIT, $0-40
+	BWTILE3(Q4BLOCKV, 576, 96, 24)
+
+// func tileQ8_0x16x3VNNI(nb int, w *byte, a *float32, side *float32, acc *float32)
+TEXT ·tileQ8_0x16x3VNNI(SB), NOSPLIT, $0-40
+	BWTILE3(Q8BLOCKV, 1088, 192, 12)
