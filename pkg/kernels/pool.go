@@ -438,12 +438,10 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 	}
 	k := &typeKernels[m.Type]
 	ab, _ := k.act.RowBytes(m.Cols) // Validate checked Cols against the weight block, a multiple of the activation's
-	if need := batch * ab; cap(p.scratch) < need {
-		p.scratch = make([]byte, need)
-	}
+	p.scratch = grow(p.scratch, batch*ab)
 	p.mm = matmulJob{
 		m: m, k: k, dot4: dot4Kernels[m.Type], tok4: tok4Kernels[m.Type], rowsK: rowsKernels[m.Type], quantize: activationQuantizer(k.act),
-		out: out, x: x, xa: p.scratch[:batch*ab],
+		out: out, x: x, xa: p.scratch,
 		batch: batch, ab: ab, rowBytes: m.RowBytes(),
 	}
 	p.setupLaneMajor(m, batch)
@@ -457,10 +455,8 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 			p.mm.fb = bk.prepLen(m.Cols)
 		}
 		if p.mm.fb > 0 {
-			if need := batch * p.mm.fb; cap(p.scratchF) < need {
-				p.scratchF = make([]float32, need)
-			}
-			p.mm.xf = p.scratchF[:batch*p.mm.fb]
+			p.scratchF = grow(p.scratchF, batch*p.mm.fb)
+			p.mm.xf = p.scratchF
 		}
 	}
 	if m.Layout == LayoutQuads && p.mm.bk == nil {
@@ -468,10 +464,8 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		p.mm.quad = q
 		if q.prep != nil {
 			p.mm.pb = q.prepBytes(m.Cols)
-			if need := batch * p.mm.pb; cap(p.prep) < need {
-				p.prep = make([]byte, need)
-			}
-			p.mm.prep = p.prep[:batch*p.mm.pb]
+			p.prep = grow(p.prep, batch*p.mm.pb)
+			p.mm.prep = p.prep
 		}
 	}
 	if len(m.Data)*batch < parallelMinBytes {
@@ -487,4 +481,12 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 	}
 	p.mm = matmulJob{}
 	return nil
+}
+
+// grow returns b resized to n, reallocated when its capacity is short.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
 }

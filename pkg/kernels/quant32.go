@@ -96,6 +96,17 @@ func quantizeQ4_0(dst []byte, src []float32) {
 	}
 }
 
+// q4_0Nibble returns element e (0-31) of a Q4_0 block, 0-15 (the level
+// + 8), from its 16 level bytes qs: elements 0-15 are the low nibbles,
+// 16-31 the high ones.
+func q4_0Nibble(qs []byte, e int) byte {
+	b := qs[e%16]
+	if e >= 16 {
+		b >>= 4
+	}
+	return b & 15
+}
+
 func dequantQ4_0(dst []float32, src []byte) {
 	for b := 0; b < len(dst)/qk32; b++ {
 		x := src[b*q4_0Bytes : (b+1)*q4_0Bytes]

@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"encoding/binary"
-
-	"github.com/llmboot/llmboot/pkg/tensor"
-)
+import "github.com/llmboot/llmboot/pkg/tensor"
 
 // batchKernel is a weight type's matrix-matrix kernel, which MatMul uses
 // for batches of two or more activation rows: it computes tiles of several
@@ -66,17 +62,13 @@ func dotQBlockwise(typ tensor.Type, n int, w, a []byte) float32 {
 		for i := 0; i < qk32; i++ {
 			var lv int32
 			if typ == tensor.Q4_0 {
-				b := wb[2+i%16]
-				if i >= 16 {
-					b >>= 4
-				}
-				lv = int32(b&15) - 8
+				lv = int32(q4_0Nibble(wb[2:], i)) - 8
 			} else {
 				lv = int32(int8(wb[2+i]))
 			}
 			isum += lv * int32(int8(ab[2+i]))
 		}
-		d := FP16ToFP32(binary.LittleEndian.Uint16(wb)) * FP16ToFP32(binary.LittleEndian.Uint16(ab))
+		d := f16At(wb, 0) * f16At(ab, 0)
 		acc += float32(d * float32(isum))
 	}
 	return acc
@@ -92,11 +84,11 @@ func dotF16Lanes8(n int, w, a []byte) float32 {
 	var lanes [8]float32
 	n8 := n &^ 7
 	for i := 0; i < n8; i++ {
-		lanes[i%8] = fma32(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])), FP16ToFP32(binary.LittleEndian.Uint16(a[2*i:])), lanes[i%8])
+		lanes[i%8] = fma32(f16At(w, 2*i), f16At(a, 2*i), lanes[i%8])
 	}
 	s := hsumFloat8(lanes)
 	for i := n8; i < n; i++ {
-		s = fma32(FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:])), FP16ToFP32(binary.LittleEndian.Uint16(a[2*i:])), s)
+		s = fma32(f16At(w, 2*i), f16At(a, 2*i), s)
 	}
 	return s
 }

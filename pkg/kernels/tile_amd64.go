@@ -40,7 +40,7 @@ func installBatchKernels() {
 func prepQ8_0Scales(j *matmulJob, b int) {
 	xa := j.xa[b*j.ab : (b+1)*j.ab]
 	for k := 0; k < j.fb; k++ {
-		j.xf[k*j.batch+b] = FP16ToFP32(binary.LittleEndian.Uint16(xa[k*q8_0Bytes:]))
+		j.xf[k*j.batch+b] = f16At(xa, k*q8_0Bytes)
 	}
 }
 
@@ -239,11 +239,7 @@ type blockwiseTile struct {
 var q4Blockwise = blockwiseTile{
 	block: 576, octet: 256, kc: bwKC4,
 	packed: func(blk []byte, o, l, e int, lv []byte) {
-		b := lv[e%16]
-		if e >= 16 {
-			b >>= 4
-		}
-		blk[o*256+e/4*32+l*4+e%4] = b & 15
+		blk[o*256+e/4*32+l*4+e%4] = q4_0Nibble(lv, e)
 	},
 	pack:   packQ4_0QuadAVX2,
 	aBlock: 24, sideBlock: 6, // 32 levels, then scale and 8*sum(levels), a token
@@ -336,7 +332,7 @@ func (bt *blockwiseTile) packQuad(dst []byte, m Matrix, r, n, q int) {
 			for e := 0; e < qk32; e++ {
 				bt.packed(blk, lane/8, lane%8, e, lv)
 			}
-			d := FP16ToFP32(binary.LittleEndian.Uint16(m.Data[at.scale+k*at.block:]))
+			d := f16At(m.Data, at.scale+k*at.block)
 			binary.LittleEndian.PutUint32(blk[2*bt.octet+lane*4:], math.Float32bits(d))
 		}
 	}
@@ -462,8 +458,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 				for r := 0; r < nr; r++ {
 					o := &j.out[t*rows+r0+r]
 					for e := n8; e < cols; e++ {
-						x := FP16ToFP32(binary.LittleEndian.Uint16(j.xa[t*j.ab+2*e:]))
-						*o = fma32(FP16ToFP32(binary.LittleEndian.Uint16(j.m.Data[(r0+r)*rb+2*e:])), x, *o)
+						*o = fma32(f16At(j.m.Data, (r0+r)*rb+2*e), f16At(j.xa, t*j.ab+2*e), *o)
 					}
 				}
 			}
@@ -480,14 +475,6 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 // 0.90 ns per row-32-token at 2048 columns, where the others took
 // 0.92-1.2.
 const f16Group, f16Chunk = 8, 256
-
-// grow returns b resized to n, reallocated when its capacity is short.
-func grow[T any](b []T, n int) []T {
-	if cap(b) < n {
-		return make([]T, n)
-	}
-	return b[:n]
-}
 
 //go:noescape
 func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)

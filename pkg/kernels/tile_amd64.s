@@ -773,7 +773,8 @@ pq4done:
 
 // BWGRP0(mul, w0, w1, a, ts) starts a block: the octets' group at w0(SI)
 // and w1(SI) times each token's 4 bytes at a(DI) (token t's at a +
-// t*ts), multiplied and pair-summed by mul, into Y6-Y11. BWGRP(mul, add,
+// t*ts), multiplied and pair-summed by mul, into Y6-Y11 (the VNNI twins
+// pass an instruction that adds into them instead). BWGRP(mul, add,
 // ...) adds a further group with add.
 #define BWGRP0(mul, w0, w1, a, ts) \
 	VMOVDQU      w0(SI), Y12; \
@@ -1181,21 +1182,6 @@ TEXT ·tileF16x3x4OutAVX2(SB), NOSPLIT, $0-24
 // kernels' (and dotQBlockwise's) bits. Go's assembler emits the EVEX form
 // only, hence AVX512_VNNI (and VL) rather than AVX-VNNI.
 
-// BWGRPV(dp, w0, w1, a, ts) adds a group to the zeroed or running int32
-// sums Y6-Y11 with dp, operands as BWGRP's.
-#define BWGRPV(dp, w0, w1, a, ts) \
-	VMOVDQU      w0(SI), Y12; \
-	VMOVDQU      w1(SI), Y13; \
-	VPBROADCASTD a(DI), Y14; \
-	dp           Y14, Y12, Y6; \
-	dp           Y14, Y13, Y7; \
-	VPBROADCASTD a+ts(DI), Y14; \
-	dp           Y14, Y12, Y8; \
-	dp           Y14, Y13, Y9; \
-	VPBROADCASTD a+ts+ts(DI), Y14; \
-	dp           Y14, Y12, Y10; \
-	dp           Y14, Y13, Y11
-
 #define BWZERO \
 	VPXOR Y6, Y6, Y6; \
 	VPXOR Y7, Y7, Y7; \
@@ -1204,8 +1190,10 @@ TEXT ·tileF16x3x4OutAVX2(SB), NOSPLIT, $0-24
 	VPXOR Y10, Y10, Y10; \
 	VPXOR Y11, Y11, Y11
 
-#define Q4GRPV(w0, w1, a) BWGRPV(VPDPBUSD, w0, w1, a, 32)
-#define Q8GRPV(w0, w1, a) BWGRPV(VPDPWSSD, w0, w1, a, 64)
+// The VNNI groups: BWGRP0 with an instruction that multiplies, sums and
+// adds into the zeroed (BWZERO) or running int32 sums Y6-Y11.
+#define Q4GRPV(w0, w1, a) BWGRP0(VPDPBUSD, w0, w1, a, 32)
+#define Q8GRPV(w0, w1, a) BWGRP0(VPDPWSSD, w0, w1, a, 64)
 
 // Q4FINV is Q4FIN for int32 sums: the nibble correction, then BWFIN.
 #define Q4FINV(da, corr, i0, i1, f0, f1) \
