@@ -62,14 +62,8 @@ func BenchmarkKQuantLaneMajorBatch(b *testing.B) {
 		perSB := func(b *testing.B, blocks int) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(blocks), "ns/sb")
 		}
-		for _, name := range []string{"lm", "lmp"} {
-			k, ws := kq, data
-			if name == "lmp" {
-				if k = kq.packed; k == nil {
-					continue
-				}
-				ws = laneMajorRow(b, w, data)
-			}
+		for _, l := range kquantLayouts(b, w, kq, data) {
+			k, ws, name := l.k, l.ws, l.name
 			if k.rows != nil {
 				b.Run(w.String()+"/rows/"+name, func(b *testing.B) {
 					out := make([]float32, kquantBenchRowTile)
@@ -126,14 +120,8 @@ func BenchmarkKQuantRows(b *testing.B) {
 			data, rb, ab := kquantBenchRows(b, w, rows)
 			lm := toLaneMajor(ab)
 			out := make([]float32, rows)
-			for _, name := range []string{"lm", "lmp"} {
-				k, ws := kq, data
-				if name == "lmp" {
-					if k = kq.packed; k == nil {
-						continue
-					}
-					ws = laneMajorRow(b, w, data)
-				}
+			for _, l := range kquantLayouts(b, w, kq, data) {
+				k, ws, name := l.k, l.ws, l.name
 				b.Run(w.String()+"/"+name+"/"+where, func(b *testing.B) {
 					b.SetBytes(int64(rows * rb))
 					for b.Loop() {
@@ -146,4 +134,22 @@ func BenchmarkKQuantRows(b *testing.B) {
 			}
 		}
 	}
+}
+
+// kquantLayout is one layout the k-quant benchmarks time: ggml's rows
+// ("lm") or the LayoutLaneMajor twins ("lmp"), with its kernels and rows.
+type kquantLayout struct {
+	name string
+	k    *kquantKernels
+	ws   []byte
+}
+
+// kquantLayouts returns the layouts to time for w's rows data: "lm", and
+// "lmp" where the type has lane-major kernels.
+func kquantLayouts(b *testing.B, w tensor.Type, kq *kquantKernels, data []byte) []kquantLayout {
+	ls := []kquantLayout{{"lm", kq, data}}
+	if kq.packed != nil {
+		ls = append(ls, kquantLayout{"lmp", kq.packed, laneMajorRow(b, w, data)})
+	}
+	return ls
 }
