@@ -1017,6 +1017,17 @@ TEXT ·tileQ8_0x16x3AVX2(SB), NOSPLIT, $0-40
 	VFMADD231PS Y15, Y13, r1; \
 	VFMADD231PS Y15, Y14, r2
 
+// F16EIGHT(wo, ao) takes the eight at SI+wo (weights) and DI+ao (the four
+// tokens' activations).
+#define F16EIGHT(wo, ao) \
+	VCVTPH2PS wo(SI), Y12; \
+	VCVTPH2PS wo+16(SI), Y13; \
+	VCVTPH2PS wo+32(SI), Y14; \
+	F16TOK(ao(DI), Y0, Y4, Y8); \
+	F16TOK(ao+32(DI), Y1, Y5, Y9); \
+	F16TOK(ao+64(DI), Y2, Y6, Y10); \
+	F16TOK(ao+96(DI), Y3, Y7, Y11)
+
 // func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)
 //
 // takes threes rows' threes in one call: three i's packed weights at w +
@@ -1046,19 +1057,24 @@ f34three:
 	VMOVUPS 288(R8), Y9
 	VMOVUPS 320(R8), Y10
 	VMOVUPS 352(R8), Y11
-	TESTQ CX, CX
-	JZ    f34done
-
-f34loop:
-	VCVTPH2PS 0(SI), Y12
-	VCVTPH2PS 16(SI), Y13
-	VCVTPH2PS 32(SI), Y14
-	F16TOK(0(DI), Y0, Y4, Y8)
-	F16TOK(32(DI), Y1, Y5, Y9)
-	F16TOK(64(DI), Y2, Y6, Y10)
-	F16TOK(96(DI), Y3, Y7, Y11)
+	// Two eights per pass, an odd eight alone first: fewer pointer steps
+	// and branches beside the FMAs. The kernel alone (one thread, L1):
+	// 7.2 -> 7.0 cycles per 12 FMAs, best of six alternated runs.
+	TESTQ $1, CX
+	JZ    f34pairs
+	F16EIGHT(0, 0)
 	ADDQ $48, SI
 	ADDQ $128, DI
+
+f34pairs:
+	SHRQ $1, CX
+	JZ   f34done
+
+f34loop:
+	F16EIGHT(0, 0)
+	F16EIGHT(48, 128)
+	ADDQ $96, SI
+	ADDQ $256, DI
 	DECQ CX
 	JNZ  f34loop
 
