@@ -9,3 +9,7 @@ func unsafePointer(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.Slice
 // madviseDontNeed does nothing here: eviction is an RSS nicety that only
 // the Linux firmware target needs.
 func madviseDontNeed([]byte) {}
+
+// madviseHuge does nothing here: the BSDs and macOS have no madvise for
+// huge pages.
+func madviseHuge([]byte) {}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/llmboot/llmboot/internal/mmapfile"
 	"github.com/llmboot/llmboot/pkg/llm"
 	"github.com/llmboot/llmboot/pkg/model"
 )
@@ -243,8 +244,18 @@ func inputs(m *model.Model, opts Options) Inputs {
 // readWhole is the memory strategy for a device or network source: every
 // byte read into RAM (hashed on the way when a digest is given), then used
 // as a mapped file would be.
-func readWhole(spec string, src Source, size int64, plan Plan, opts Options) (*Loaded, error) {
-	buf := make([]byte, size)
+func readWhole(spec string, src Source, size int64, plan Plan, opts Options) (_ *Loaded, err error) {
+	// Outside the Go heap and in huge pages where the kernel has them
+	// (mmapfile.Anon), as repacked weights are.
+	buf, free, err := mmapfile.Anon(int(size))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s of memory to read the model into: %w", spec, FormatBytes(size), err)
+	}
+	defer func() {
+		if err != nil {
+			free()
+		}
+	}()
 	h := sha256.New()
 	prog := NewProgress(opts.Progress, "loading into memory")
 	const step = 64 << 20
@@ -271,8 +282,13 @@ func readWhole(spec string, src Source, size int64, plan Plan, opts Options) (*L
 		return nil, fmt.Errorf("%s: %w", spec, err)
 	}
 	src.Close()
-	return &Loaded{Model: m, Weights: w, Plan: plan, Source: "read into memory", closers: []io.Closer{m, w}}, nil
+	return &Loaded{Model: m, Weights: w, Plan: plan, Source: "read into memory", closers: []io.Closer{closeFunc(free), m, w}}, nil
 }
+
+// closeFunc is a func as an io.Closer.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }
 
 // verify reads the first size bytes of the source in order and compares
 // their sha256.
