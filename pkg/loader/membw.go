@@ -5,9 +5,24 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/llmboot/llmboot/internal/mmapfile"
 	"github.com/llmboot/llmboot/pkg/kernels"
 )
+
+// BandwidthBuffer returns n float32s of memory of the kind repacked
+// weights live in (mmapfile.Anon: outside the Go heap, in transparent huge
+// pages where the kernel has them), so that ReadBandwidth measures what the
+// kernels can read: with 4 KiB pages the same reads ran slower here
+// (docs/benchmarks.md). free unmaps it.
+func BandwidthBuffer(n int) (buf []float32, free func() error, err error) {
+	b, free, err := mmapfile.Anon(4 * n)
+	if err != nil || n == 0 {
+		return nil, free, err
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), n), free, nil
+}
 
 // ProbeMemory measures the rate at which one core reads RAM (bytes/s),
 // two passes over 32 MiB with ReadBandwidth; 0 if the read went wrong.

@@ -203,7 +203,7 @@ func render(results []result, how, cpu string) (string, error) {
 			}
 			byThreads[m.Threads] = append(byThreads[m.Threads], fmt.Sprintf("%.1f GB/s (load %s)", m.MedianGBps, load1(m.LoadAvg)))
 		}
-		b.WriteString("Memory read bandwidth at the time (`llmboot bench --membw`, median of 5 passes over 1 GiB)")
+		b.WriteString("Memory read bandwidth at the time (`llmboot bench --membw`, median of 5 passes over 1 GiB held as the repacked weights are, in huge pages where the kernel gives them)")
 		for i, th := range order {
 			sep := ";"
 			if i == 0 {

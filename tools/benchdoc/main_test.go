@@ -31,7 +31,7 @@ func TestRender(t *testing.T) {
 	for _, want := range []string{
 		Heading + "\n\n",
 		"Measured 2026-11-26 on Test CPU, 2 cores, go1.26.8, by `./build.sh bench` (tools/bench.sh: `tools/bench.sh -p 128`)",
-		"over 1 GiB): 1 thread 21.5 GB/s (load 1.5), then 20.0 GB/s (load 3.0); 2 threads 38.2 GB/s (load 1.6).",
+		"in huge pages where the kernel gives them): 1 thread 21.5 GB/s (load 1.5), then 20.0 GB/s (load 3.0); 2 threads 38.2 GB/s (load 1.6).",
 		// F16 first (table order), pp only: tg columns empty.
 		"| F16 | 2 | 17.00 | 85.00 | 0.20× | – | – | – | 19.90 | – | – | 0.5 |\n| Q4_0 | 2 |",
 		"| Q4_0 | 2 | 88.00 | 110.0 | 0.80× | 99.00 | 0.90× | 48.80 | 48.80 | 1.00× | 31.04 | 2.2 |",

@@ -418,7 +418,11 @@ func formatLoadAvg(l []float64) string {
 func benchMembw(f benchFlags, stdout io.Writer, enc *json.Encoder) error {
 	const passes = 5
 	size := int64(f.membwMiB) << 20
-	buf := make([]float32, size/4)
+	buf, free, err := loader.BandwidthBuffer(int(size / 4))
+	if err != nil {
+		return fmt.Errorf("--membw: %d MiB buffer: %w", f.membwMiB, err)
+	}
+	defer free()
 	threadCounts := []int{1}
 	if f.threads > 1 {
 		threadCounts = append(threadCounts, f.threads)
