@@ -16,12 +16,16 @@ func installBatchKernels() {
 	q8Prep := func(cols int) int { return cols / qk32 }
 	batchKernels[tensor.Q8_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
 	batchKernels[tensor.Q4_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
-	f16Prep := func(j *matmulJob, b int) { f16ToF32AVX2(j.xf[b*j.fb:(b+1)*j.fb], j.xa[b*j.ab:(b+1)*j.ab]) }
-	batchKernels[tensor.F16] = &batchKernel{
-		prepLen: func(cols int) int { return cols },
-		prep:    f16Prep,
-		rows:    func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &f16Tile) },
-	}
+	// prepF16Quads's quads hold up to batch+3 tokens: room for twice the
+	// batch. Rows of a multiple of 16 go through matmulF16Lanes's two
+	// passes (dotF16AVX2's bits); others through the row kernel.
+	batchKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16QuadsSplit,
+		rows: func(j *matmulJob, lo, hi int) int {
+			if j.m.Cols%16 != 0 {
+				return lo
+			}
+			return matmulF16Lanes(j, lo, hi, true)
+		}}
 	batchKernels[tensor.BF16] = &batchKernel{ // reads the bf16 activations as they are
 		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &bf16Tile) },
 	}
@@ -30,8 +34,8 @@ func installBatchKernels() {
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q4Blockwise) }}
 	blockwiseKernels[tensor.Q8_0] = &batchKernel{prepLen: func(cols int) int { return 2 * (q8Blockwise.aBlock + q8Blockwise.sideBlock) * cols / qk32 / bwT }, prep: func(j *matmulJob, b int) { prepTriples(j, b, &q8Blockwise) },
 		rows: func(j *matmulJob, lo, hi int) int { return matmulBlockwise(j, lo, hi, &q8Blockwise) }}
-	// prepF16Quads's quads hold up to batch+3 tokens: room for twice the batch.
-	blockwiseKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16Quads, rows: matmulF16Lanes}
+	blockwiseKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16Quads,
+		rows: func(j *matmulJob, lo, hi int) int { return matmulF16Lanes(j, lo, hi, false) }}
 }
 
 // prepQ8_0Scales writes the f16 scales of Q8_0 activation row b's blocks
@@ -121,12 +125,6 @@ type floatTile struct {
 	run                   func(j *matmulJob, w []byte, lo, b int)
 }
 
-// f16Tile runs tileF16x2x3AVX2 on the activations as float32 (j.xf); each
-// output is dotF16AVX2's, bit for bit.
-var f16Tile = floatTile{rows: 2, tokens: 3, colStep: 16, run: func(j *matmulJob, w []byte, lo, b int) {
-	tileF16x2x3AVX2(j.m.Cols, &w[0], j.rowBytes, &j.xf[b*j.fb], 4*j.fb, &j.out[b*j.m.Rows+lo], 4*j.m.Rows)
-}}
-
 // bf16Tile runs tileBF16x3x2AVX2 on the bf16 activation rows in j.xa;
 // each output is dotBF16AVX2's, bit for bit. Rows are taken by threes
 // through the whole batch; grouping several threes per token pair
@@ -179,13 +177,7 @@ func quantizeBF16Vec(dst []byte, src []float32) {
 // Implemented in tile_amd64.s.
 
 //go:noescape
-func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
-
-//go:noescape
 func tileBF16x3x2AVX2(n int, w *byte, rowStride int, a *byte, aStride int, out *float32, outStride int)
-
-//go:noescape
-func f16ToF32AVX2(dst []float32, src []byte)
 
 //go:noescape
 func quantizeF16AVX2(dst []byte, src []float32)
@@ -394,14 +386,38 @@ func prepF16Quads(j *matmulJob, b int) {
 	})
 }
 
-// matmulF16Lanes computes F16 rows [lo, hi) for the whole batch in
-// dotF16Lanes8's order with tileF16x3x4AccAVX2: rows in threes (a last
-// one or two padded with copies of the last row, their outputs through
-// scratch), f16Group threes at a time through every token, tokens in the
-// fours prepF16Quads wrote, columns f16Chunk at a time (each three's
-// chunk packed by packF16x3AVX2, so that it stays in L1 while every quad
-// passes it), and the elements past the last multiple of 8 fused on in Go.
-func matmulF16Lanes(j *matmulJob, lo, hi int) int {
+// prepF16QuadsSplit is prepF16Quads for the exact passes: within each
+// chunk of f16Chunk columns the even eights first, then the odd ones (as
+// packF16x3SplitAVX2 packs the weights). Rows of no multiple of 16 are
+// left to the row kernel and get nothing.
+func prepF16QuadsSplit(j *matmulJob, b int) {
+	cols := j.m.Cols
+	if cols == 0 || cols%16 != 0 {
+		return
+	}
+	groupSlots(j.batch, 4, b, func(q, slot int) {
+		for c := 0; c < cols; c += f16Chunk {
+			f16ToF32QuadSplitAVX2(min(f16Chunk, cols-c), &j.xf[q*4*cols+4*c+8*slot], &j.xa[b*j.ab+2*c])
+		}
+	})
+}
+
+// matmulF16Lanes computes F16 rows [lo, hi) for the whole batch with
+// tileF16x3x4AccAVX2: rows in threes (a last one or two padded with copies
+// of the last row, their outputs through scratch), f16Group threes at a
+// time through every token, tokens in the fours prepF16Quads wrote,
+// columns f16Chunk at a time (each three's chunk packed by packF16x3AVX2,
+// so that it stays in L1 while every quad passes it).
+//
+// exact gives dotF16AVX2's bits, for rows of a multiple of 16 elements:
+// two passes over each chunk, the even eights (elements 16k..16k+7) into
+// one set of sums and the odd ones into another, as dotF16AVX2's two
+// accumulators, added lane by lane at the end (tileF16x3x4Out2AVX2). The
+// weights and activations are split by parity within each chunk
+// (packF16x3SplitAVX2, prepF16QuadsSplit), so each pass reads one run.
+// Otherwise the order is dotF16Lanes8's (blockwise): one pass, one sum,
+// and the elements past the last multiple of 8 fused on in Go.
+func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 	const R, T = 3, 4
 	rows, cols, rb, batch := j.m.Rows, j.m.Cols, j.rowBytes, j.batch
 	if cols == 0 || batch < 2 {
@@ -414,9 +430,14 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 	const packed = R * f16Chunk * 2 // bytes of a three's packed chunk
 	s.w = grow(s.w, f16Group*packed)
 	var outs [R * T]float32 // a short three's or a short batch's outputs
+	sets := 1
+	if exact {
+		sets = 2 // the odd eights' sums from acc[na]
+	}
 	for ; lo < hi; lo += f16Group * R {
 		ntr := min(f16Group, (hi-lo+R-1)/R)
-		acc := grow(s.acc, ntr*quads*8*R*T)
+		na := ntr * quads * 8 * R * T
+		acc := grow(s.acc, sets*na)
 		s.acc = acc
 		clear(acc)
 		for c := 0; c < n8; c += f16Chunk {
@@ -426,17 +447,32 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 				dst := s.w[i*packed : i*packed+R*2*cc]
 				if nr := hi - r0; nr < R {
 					for k := 0; k < cc/8; k++ {
+						at := k // where eight k goes: in order, or split by parity
+						if exact {
+							at = k/2 + k%2*cc/16
+						}
 						for r := 0; r < R; r++ {
 							row := (r0 + min(r, nr-1)) * rb
-							copy(dst[48*k+16*r:48*k+16*r+16], j.m.Data[row+2*c+16*k:])
+							copy(dst[48*at+16*r:48*at+16*r+16], j.m.Data[row+2*c+16*k:])
 						}
 					}
 					continue
 				}
-				packF16x3AVX2(cc, &dst[0], &j.m.Data[r0*rb+2*c], rb)
+				if exact {
+					packF16x3SplitAVX2(cc, &dst[0], &j.m.Data[r0*rb+2*c], rb)
+				} else {
+					packF16x3AVX2(cc, &dst[0], &j.m.Data[r0*rb+2*c], rb)
+				}
 			}
 			for q := range quads {
-				tileF16x3x4AccAVX2(cc, &s.w[0], packed, &j.xf[q*4*n8+4*c], &acc[q*ntr*8*R*T], ntr)
+				a, sums := q*4*n8+4*c, q*ntr*8*R*T
+				if exact { // the even eights, then the odd ones
+					h := cc / 16
+					tileF16x3x4AccAVX2(cc/2, &s.w[0], packed, &j.xf[a], &acc[sums], ntr)
+					tileF16x3x4AccAVX2(cc/2, &s.w[48*h], packed, &j.xf[a+32*h], &acc[na+sums], ntr)
+					continue
+				}
+				tileF16x3x4AccAVX2(cc, &s.w[0], packed, &j.xf[a], &acc[sums], ntr)
 			}
 		}
 		for i := range ntr {
@@ -444,12 +480,19 @@ func matmulF16Lanes(j *matmulJob, lo, hi int) int {
 			nr := min(R, hi-r0)
 			for q := range quads {
 				t := min(T*q, bt-T)
-				a := &acc[(q*ntr+i)*8*R*T]
+				sums := (q*ntr + i) * 8 * R * T
+				dst, stride := &outs[0], 4*R
 				if nr == R && batch >= T {
-					tileF16x3x4OutAVX2(a, &j.out[t*rows+r0], 4*rows)
+					dst, stride = &j.out[t*rows+r0], 4*rows
+				}
+				if exact {
+					tileF16x3x4Out2AVX2(&acc[sums], &acc[na+sums], dst, stride)
+				} else {
+					tileF16x3x4OutAVX2(&acc[sums], dst, stride)
+				}
+				if dst != &outs[0] {
 					continue
 				}
-				tileF16x3x4OutAVX2(a, &outs[0], 4*R)
 				for u := t; u < min(t+T, batch); u++ {
 					copy(j.out[u*rows+r0:u*rows+r0+nr], outs[(u-t)*R:])
 				}
@@ -486,7 +529,16 @@ func packF16x3AVX2(n int, dst *byte, src *byte, rowStride int)
 func f16ToF32QuadAVX2(n int, dst *float32, src *byte)
 
 //go:noescape
+func packF16x3SplitAVX2(n int, dst *byte, src *byte, rowStride int)
+
+//go:noescape
+func f16ToF32QuadSplitAVX2(n int, dst *float32, src *byte)
+
+//go:noescape
 func tileF16x3x4OutAVX2(acc *float32, out *float32, outStride int)
+
+//go:noescape
+func tileF16x3x4Out2AVX2(acc, acc2 *float32, out *float32, outStride int)
 
 //go:noescape
 func packQ8_0QuadAVX2(nb int, dstW, dstD, levels *byte, levelsRow int, scale *byte, scaleRow, blockStride int)

@@ -258,108 +258,6 @@ x4done:
 	VZEROUPPER
 	RET
 
-// F16 weights against float32 activations (the F16 activation row
-// converted, exactly), 2 rows x 3 tokens, in dotF16AVX2's order, so each
-// output has its bits: element i of a row is fused into lane i mod 16 of
-// the (row, token) sum (lanes 0-7 and 8-15 in two accumulators), in
-// increasing i, then lanes i and i+8 are added and the eight sums added
-// in hsum_float_8's order. n must be a multiple of 16 (dotF16AVX2's tail
-// is not repeated here). Y12-Y14 hold the three tokens' eight floats, Y15
-// a row's eight weights converted; row r, token t accumulates lanes 0-7
-// in Y(3r+t) and lanes 8-15 in Y(6+3r+t).
-//
-// func tileF16x2x3AVX2(n int, w *byte, rowStride int, a *float32, aStride int, out *float32, outStride int)
-TEXT ·tileF16x2x3AVX2(SB), NOSPLIT, $0-56
-	MOVQ n+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ rowStride+16(FP), R11
-	MOVQ a+24(FP), DI
-	MOVQ aStride+32(FP), BX
-	SHRQ $4, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	TESTQ CX, CX
-	JZ    f16t23done
-
-f16t23loop:
-	VMOVUPS     (DI), Y12
-	VMOVUPS     (DI)(BX*1), Y13
-	VMOVUPS     (DI)(BX*2), Y14
-	VCVTPH2PS   (SI), Y15
-	VFMADD231PS Y12, Y15, Y0
-	VFMADD231PS Y13, Y15, Y1
-	VFMADD231PS Y14, Y15, Y2
-	VCVTPH2PS   (SI)(R11*1), Y15
-	VFMADD231PS Y12, Y15, Y3
-	VFMADD231PS Y13, Y15, Y4
-	VFMADD231PS Y14, Y15, Y5
-	VMOVUPS     32(DI), Y12
-	VMOVUPS     32(DI)(BX*1), Y13
-	VMOVUPS     32(DI)(BX*2), Y14
-	VCVTPH2PS   16(SI), Y15
-	VFMADD231PS Y12, Y15, Y6
-	VFMADD231PS Y13, Y15, Y7
-	VFMADD231PS Y14, Y15, Y8
-	VCVTPH2PS   16(SI)(R11*1), Y15
-	VFMADD231PS Y12, Y15, Y9
-	VFMADD231PS Y13, Y15, Y10
-	VFMADD231PS Y14, Y15, Y11
-	ADDQ $32, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  f16t23loop
-
-f16t23done:
-	VADDPS Y6, Y0, Y0
-	VADDPS Y7, Y1, Y1
-	VADDPS Y8, Y2, Y2
-	VADDPS Y9, Y3, Y3
-	VADDPS Y10, Y4, Y4
-	VADDPS Y11, Y5, Y5
-	MOVQ out+40(FP), AX
-	MOVQ outStride+48(FP), BX
-	HSUMR(Y0, X0, 0(AX))
-	HSUMR(Y1, X1, 0(AX)(BX*1))
-	HSUMR(Y2, X2, 0(AX)(BX*2))
-	HSUMR(Y3, X3, 4(AX))
-	HSUMR(Y4, X4, 4(AX)(BX*1))
-	HSUMR(Y5, X5, 4(AX)(BX*2))
-	VZEROUPPER
-	RET
-
-// func f16ToF32AVX2(dst []float32, src []byte)
-//
-// dst[i] = the f16 at src[2i:], len(dst) a multiple of 8.
-TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), DI
-	MOVQ dst_len+8(FP), CX
-	MOVQ src_base+24(FP), SI
-	SHRQ $3, CX
-	TESTQ CX, CX
-	JZ    h2fdone
-
-h2floop:
-	VCVTPH2PS (SI), Y0
-	VMOVUPS   Y0, (DI)
-	ADDQ $16, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  h2floop
-
-h2fdone:
-	VZEROUPPER
-	RET
-
 // func quantizeF16AVX2(dst []byte, src []float32)
 //
 // dst[2i:] = f16(src[i]) rounded to nearest even (FP32ToFP16), 8 at a
@@ -1128,6 +1026,41 @@ pf3loop:
 pf3done:
 	RET
 
+// packF16x3SplitAVX2 is packF16x3AVX2 for n a multiple of 16, the eights
+// split by parity: the even ones (elements 16k..16k+7) first, then the odd
+// ones, so that each of matmulF16Lanes's exact passes reads one run.
+//
+// func packF16x3SplitAVX2(n int, dst *byte, src *byte, rowStride int)
+TEXT ·packF16x3SplitAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ rowStride+24(FP), R11
+	SHRQ $4, CX
+	LEAQ (CX)(CX*2), R8
+	SHLQ $4, R8 // 48 bytes an eight: where the odd ones start
+	TESTQ CX, CX
+	JZ    ps3done
+
+ps3loop:
+	VMOVDQU      (SI), Y0
+	VMOVDQU      (SI)(R11*1), Y1
+	VMOVDQU      (SI)(R11*2), Y2
+	VMOVDQU      X0, 0(DI)
+	VMOVDQU      X1, 16(DI)
+	VMOVDQU      X2, 32(DI)
+	VEXTRACTI128 $1, Y0, 0(DI)(R8*1)
+	VEXTRACTI128 $1, Y1, 16(DI)(R8*1)
+	VEXTRACTI128 $1, Y2, 32(DI)(R8*1)
+	ADDQ $32, SI
+	ADDQ $48, DI
+	DECQ CX
+	JNZ  ps3loop
+
+ps3done:
+	VZEROUPPER
+	RET
+
 // f16ToF32QuadAVX2 converts n/8 eights of an F16 row at src to float32,
 // each eight to dst + 128*k (one token's slot in a quad's interleaved
 // activations).
@@ -1153,10 +1086,38 @@ fq4done:
 	VZEROUPPER
 	RET
 
-// HSUMF(src, dst) adds the eight lanes at src in hsum_float_8's order and
-// stores the float at dst. Clobbers X0, X1.
-#define HSUMF(src, dst) \
-	VMOVUPS      src, Y0; \
+// f16ToF32QuadSplitAVX2 is f16ToF32QuadAVX2 for n a multiple of 16 with
+// the eights split as packF16x3SplitAVX2 splits them: eight 2k to dst +
+// 128k, eight 2k+1 to dst + 128*(n/16 + k).
+//
+// func f16ToF32QuadSplitAVX2(n int, dst *float32, src *byte)
+TEXT ·f16ToF32QuadSplitAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $4, CX
+	MOVQ CX, R8
+	SHLQ $7, R8 // where the odd eights start
+	TESTQ CX, CX
+	JZ    fs4done
+
+fs4loop:
+	VCVTPH2PS (SI), Y0
+	VCVTPH2PS 16(SI), Y1
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y1, (DI)(R8*1)
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  fs4loop
+
+fs4done:
+	VZEROUPPER
+	RET
+
+// HSUMY0(dst) adds Y0's eight lanes in hsum_float_8's order and stores
+// the float at dst. Clobbers X1.
+#define HSUMY0(dst) \
 	VEXTRACTF128 $1, Y0, X1; \
 	VADDPS       X1, X0, X0; \
 	VMOVHLPS     X0, X0, X1; \
@@ -1164,6 +1125,35 @@ fq4done:
 	VMOVSHDUP    X0, X1; \
 	VADDSS       X1, X0, X0; \
 	VMOVSS       X0, dst
+
+// The sums of tileF16x3x4OutAVX2 (the eight lanes at off(R8)) and of
+// tileF16x3x4Out2AVX2 (off(R8) + off(R9) lane by lane first, as
+// dotF16AVX2 adds its two accumulators).
+#define HSUMF(off, dst) \
+	VMOVUPS off(R8), Y0; \
+	HSUMY0(dst)
+#define HSUMF2(off, dst) \
+	VMOVUPS off(R8), Y0; \
+	VADDPS  off(R9), Y0, Y0; \
+	HSUMY0(dst)
+
+// F16OUT(hsum) writes the twelve sums: (r, t) to AX + t*BX + 4*r.
+#define F16OUT(hsum) \
+	LEAQ (BX)(BX*2), DX; \
+	hsum(0, 0(AX)); \
+	hsum(32, 0(AX)(BX*1)); \
+	hsum(64, 0(AX)(BX*2)); \
+	hsum(96, 0(AX)(DX*1)); \
+	hsum(128, 4(AX)); \
+	hsum(160, 4(AX)(BX*1)); \
+	hsum(192, 4(AX)(BX*2)); \
+	hsum(224, 4(AX)(DX*1)); \
+	hsum(256, 8(AX)); \
+	hsum(288, 8(AX)(BX*1)); \
+	hsum(320, 8(AX)(BX*2)); \
+	hsum(352, 8(AX)(DX*1)); \
+	VZEROUPPER; \
+	RET
 
 // tileF16x3x4OutAVX2 writes tileF16x3x4AccAVX2's twelve sums at acc,
 // each of its lanes added: (r, t) to out + t*outStride + 4*r.
@@ -1173,21 +1163,19 @@ TEXT ·tileF16x3x4OutAVX2(SB), NOSPLIT, $0-24
 	MOVQ acc+0(FP), R8
 	MOVQ out+8(FP), AX
 	MOVQ outStride+16(FP), BX
-	LEAQ (BX)(BX*2), DX
-	HSUMF(0(R8), 0(AX))
-	HSUMF(32(R8), 0(AX)(BX*1))
-	HSUMF(64(R8), 0(AX)(BX*2))
-	HSUMF(96(R8), 0(AX)(DX*1))
-	HSUMF(128(R8), 4(AX))
-	HSUMF(160(R8), 4(AX)(BX*1))
-	HSUMF(192(R8), 4(AX)(BX*2))
-	HSUMF(224(R8), 4(AX)(DX*1))
-	HSUMF(256(R8), 8(AX))
-	HSUMF(288(R8), 8(AX)(BX*1))
-	HSUMF(320(R8), 8(AX)(BX*2))
-	HSUMF(352(R8), 8(AX)(DX*1))
-	VZEROUPPER
-	RET
+	F16OUT(HSUMF)
+
+// tileF16x3x4Out2AVX2 is tileF16x3x4OutAVX2 for the two passes' sums (the
+// even eights' at acc, the odd eights' at acc2): each pair added lane by
+// lane, then the lanes, as dotF16AVX2 ends.
+//
+// func tileF16x3x4Out2AVX2(acc, acc2 *float32, out *float32, outStride int)
+TEXT ·tileF16x3x4Out2AVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), R8
+	MOVQ acc2+8(FP), R9
+	MOVQ out+16(FP), AX
+	MOVQ outStride+24(FP), BX
+	F16OUT(HSUMF2)
 
 // VNNI twins of the blockwise kernels (the avx512 path, where the CPU has
 // AVX512_VNNI): vpdpbusd (Q4_0: unsigned nibbles times signed bytes) and

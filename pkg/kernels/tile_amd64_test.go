@@ -143,39 +143,6 @@ func checkExpandQ4_0(t *testing.T, got, row []byte) {
 	}
 }
 
-// TestTileF16 holds tileF16x2x3AVX2 to dotF16AVX2 bit for bit (and so to
-// the generic F16 dot product within floatDotTolerance, which
-// TestSIMDDotsMatchGeneric checks).
-func TestTileF16(t *testing.T) {
-	if !hasAVX2 {
-		t.Skip("no AVX2")
-	}
-	r := rand.New(rand.NewPCG(13, 14))
-	const R, T = 2, 3
-	for _, n := range []int{16, 48, 512, 4096} {
-		rb := 2 * n
-		w := make([]byte, 0, R*rb)
-		for i := 0; i < R; i++ {
-			w = append(w, encode(t, tensor.F16, randRow(r, n, i))...)
-		}
-		a := make([]byte, T*rb)
-		af := make([]float32, T*n)
-		for i := 0; i < T; i++ {
-			copy(a[i*rb:], encode(t, tensor.F16, randRow(r, n, i+1)))
-			f16ToF32AVX2(af[i*n:(i+1)*n], a[i*rb:])
-		}
-		out := make([]float32, T*R)
-		tileF16x2x3AVX2(n, &w[0], rb, &af[0], 4*n, &out[0], 4*R)
-		for i := 0; i < R; i++ {
-			for j := 0; j < T; j++ {
-				if want := dotF16AVX2(n, w[i*rb:(i+1)*rb], a[j*rb:(j+1)*rb]); !sameFloat(out[j*R+i], want) {
-					t.Errorf("n=%d row %d token %d: %g, dotF16AVX2 %g", n, i, j, out[j*R+i], want)
-				}
-			}
-		}
-	}
-}
-
 // TestTileBF16 holds tileBF16x3x2AVX2 to dotBF16AVX2 bit for bit for
 // every row and token: rows of every multiple of 8 up to 136 elements
 // (each rest of a group of 32: none, 8, 16, 24, with no chunk or one),
@@ -284,7 +251,10 @@ func TestQuantizeBF16Vec(t *testing.T) {
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
 // elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
-// (8, 16, 24), and Q4_0 rows longer than the expansion's stack buffer,
+// (8, 16, 24), F16 rows with a short last column chunk (272, 784: the
+// exact two passes' every other eight) and rows that are no multiple of
+// 16 (2056: the row kernel), and Q4_0 rows longer than the expansion's
+// stack buffer,
 // bit for bit against VecDot (and, where a blockwise kernel runs, against
 // the blockwise twins), on pools set blockwise and not.
 func TestMatMulBatchKernels(t *testing.T) {
@@ -301,7 +271,7 @@ func TestMatMulBatchKernels(t *testing.T) {
 		}()
 		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.BF16} {
 			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)},
-				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}} {
+				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}, {26, 272}, {3, 784}} {
 				rows, cols := shape[0], shape[1]
 				if typ != tensor.F16 && typ != tensor.BF16 && cols%32 != 0 {
 					continue

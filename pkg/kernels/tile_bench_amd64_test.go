@@ -10,11 +10,12 @@ import (
 	"github.com/llmboot/llmboot/pkg/tensor"
 )
 
-// BenchmarkTileKernels times the quantized tile kernel and the F16 and
-// BF16 ones against the four-row (dot4) and single-row kernels they
-// replace, on one thread with L1/L2-resident operands (64 blocks per row,
-// 2048 elements); ns/rbt is nanoseconds per row-block-token (F16, BF16:
-// per row-32 elements-token).
+// BenchmarkTileKernels times the quantized tile kernel and the BF16 one
+// against the four-row (dot4) and single-row kernels they replace, on one
+// thread with L1/L2-resident operands (64 blocks per row, 2048 elements);
+// ns/rbt is nanoseconds per row-block-token (BF16: per row-32
+// elements-token). F16's prompt kernels are timed in MatMul
+// (BenchmarkMatMulPrompt).
 func BenchmarkTileKernels(b *testing.B) {
 	if !hasAVX2 {
 		b.Skip("no AVX2")
@@ -53,36 +54,6 @@ func BenchmarkTileKernels(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*nb*T), "ns/rbt")
 		})
 	}
-	w := make([]byte, 0, 4*2*n)
-	for i := 0; i < 4; i++ {
-		w = append(w, encode(b, tensor.F16, randRow(r, n, i))...)
-	}
-	a := make([]byte, 3*2*n)
-	af := make([]float32, 3*n)
-	for i := 0; i < 3; i++ {
-		copy(a[i*2*n:], encode(b, tensor.F16, randRow(r, n, i)))
-		f16ToF32AVX2(af[i*n:(i+1)*n], a[i*2*n:])
-	}
-	b.Run("F16/dot", func(b *testing.B) {
-		var sink float32
-		for b.Loop() {
-			for t := 0; t < 3; t++ {
-				for i := 0; i < 4; i++ {
-					sink += dotF16AVX2(n, w[i*2*n:], a[t*2*n:])
-				}
-			}
-		}
-		_ = sink
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
-	})
-	b.Run("F16/tile2x3", func(b *testing.B) {
-		out := make([]float32, 12)
-		for b.Loop() {
-			tileF16x2x3AVX2(n, &w[0], 2*n, &af[0], 4*n, &out[0], 16)
-			tileF16x2x3AVX2(n, &w[2*2*n], 2*n, &af[0], 4*n, &out[2], 16)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(12*nb), "ns/rbt")
-	})
 	// BF16: six rows by six tokens, as the rows kernel and as 3x2 tiles.
 	const bR, bT = 6, 6
 	bw := make([]byte, 0, bR*2*n)
