@@ -16,9 +16,9 @@ func installBatchKernels() {
 	q8Prep := func(cols int) int { return cols / qk32 }
 	batchKernels[tensor.Q8_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
 	batchKernels[tensor.Q4_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
-	// prepF16Quads's quads hold up to batch+3 tokens: room for twice the
-	// batch. Rows of a multiple of 16 go through matmulF16Lanes's two
-	// passes (dotF16AVX2's bits); others through the row kernel.
+	// The F16 preps' quads (tokenGroups) hold up to batch+3 tokens: room for
+	// twice the batch. Rows of a multiple of 16 go through matmulF16Lanes's
+	// two passes (dotF16AVX2's bits); others through the row kernel.
 	batchKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16QuadsSplit,
 		rows: func(j *matmulJob, lo, hi int) int {
 			if j.m.Cols%16 != 0 {
@@ -405,9 +405,10 @@ func prepF16QuadsSplit(j *matmulJob, b int) {
 // matmulF16Lanes computes F16 rows [lo, hi) for the whole batch with
 // tileF16x3x4AccAVX2: rows in threes (a last one or two padded with copies
 // of the last row, their outputs through scratch), f16Group threes at a
-// time through every token, tokens in the fours prepF16Quads wrote,
-// columns f16Chunk at a time (each three's chunk packed by packF16x3AVX2,
-// so that it stays in L1 while every quad passes it).
+// time through every token, tokens in the fours prepF16Quads (or, exact,
+// prepF16QuadsSplit) wrote, columns f16Chunk at a time (each three's chunk
+// packed by packF16x3AVX2 or packF16x3SplitAVX2, so that it stays in L1
+// while every quad passes it).
 //
 // exact gives dotF16AVX2's bits, for rows of a multiple of 16 elements:
 // two passes over each chunk, the even eights (elements 16k..16k+7) into

@@ -221,6 +221,18 @@ qs24done: \
 	VZEROUPPER; \
 	RET
 
+// F16ARGS(shift) loads the first arguments of the F16 packers and
+// converters (func(n int, dst, src *...)): CX n >> shift (eights or pairs
+// of them), DI dst, SI src; PACKF16ARGS also R11, the packers' rowStride.
+#define F16ARGS(shift) \
+	MOVQ n+0(FP), CX; \
+	MOVQ dst+8(FP), DI; \
+	MOVQ src+16(FP), SI; \
+	SHRQ $shift, CX
+#define PACKF16ARGS(shift) \
+	F16ARGS(shift); \
+	MOVQ rowStride+24(FP), R11
+
 // func tileQSplit2x4AVX2(nb int, wq *byte, qRow, qBlock int, wd *byte, dRow, dBlock int, a *byte, aStride int, sc *float32, scBlock int, out *float32, outStride int)
 TEXT ·tileQSplit2x4AVX2(SB), NOSPLIT, $32-104
 	VMOVDQU words1<>(SB), Y15
@@ -998,26 +1010,28 @@ f34end:
 	VZEROUPPER
 	RET
 
+// PACK3(r0, r1, r2) loads the three rows at SI (R11 apart) into r0-r2
+// (X or Y registers: one eight or two) and stores each one's first eight
+// (X0-X2) side by side at DI.
+#define PACK3(r0, r1, r2) \
+	VMOVDQU (SI), r0; \
+	VMOVDQU (SI)(R11*1), r1; \
+	VMOVDQU (SI)(R11*2), r2; \
+	VMOVDQU X0, 0(DI); \
+	VMOVDQU X1, 16(DI); \
+	VMOVDQU X2, 32(DI)
+
 // packF16x3AVX2 interleaves n/8 eights of three F16 rows (rowStride bytes
 // apart at src) into dst: 48 bytes an eight, row by row.
 //
 // func packF16x3AVX2(n int, dst *byte, src *byte, rowStride int)
 TEXT ·packF16x3AVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	MOVQ rowStride+24(FP), R11
-	SHRQ $3, CX
+	PACKF16ARGS(3)
 	TESTQ CX, CX
 	JZ    pf3done
 
 pf3loop:
-	VMOVDQU (SI), X0
-	VMOVDQU (SI)(R11*1), X1
-	VMOVDQU (SI)(R11*2), X2
-	VMOVDQU X0, 0(DI)
-	VMOVDQU X1, 16(DI)
-	VMOVDQU X2, 32(DI)
+	PACK3(X0, X1, X2)
 	ADDQ $16, SI
 	ADDQ $48, DI
 	DECQ CX
@@ -1032,23 +1046,14 @@ pf3done:
 //
 // func packF16x3SplitAVX2(n int, dst *byte, src *byte, rowStride int)
 TEXT ·packF16x3SplitAVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	MOVQ rowStride+24(FP), R11
-	SHRQ $4, CX
+	PACKF16ARGS(4)
 	LEAQ (CX)(CX*2), R8
 	SHLQ $4, R8 // 48 bytes an eight: where the odd ones start
 	TESTQ CX, CX
 	JZ    ps3done
 
 ps3loop:
-	VMOVDQU      (SI), Y0
-	VMOVDQU      (SI)(R11*1), Y1
-	VMOVDQU      (SI)(R11*2), Y2
-	VMOVDQU      X0, 0(DI)
-	VMOVDQU      X1, 16(DI)
-	VMOVDQU      X2, 32(DI)
+	PACK3(Y0, Y1, Y2)
 	VEXTRACTI128 $1, Y0, 0(DI)(R8*1)
 	VEXTRACTI128 $1, Y1, 16(DI)(R8*1)
 	VEXTRACTI128 $1, Y2, 32(DI)(R8*1)
@@ -1067,10 +1072,7 @@ ps3done:
 //
 // func f16ToF32QuadAVX2(n int, dst *float32, src *byte)
 TEXT ·f16ToF32QuadAVX2(SB), NOSPLIT, $0-24
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	SHRQ $3, CX
+	F16ARGS(3)
 	TESTQ CX, CX
 	JZ    fq4done
 
@@ -1092,10 +1094,7 @@ fq4done:
 //
 // func f16ToF32QuadSplitAVX2(n int, dst *float32, src *byte)
 TEXT ·f16ToF32QuadSplitAVX2(SB), NOSPLIT, $0-24
-	MOVQ n+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	SHRQ $4, CX
+	F16ARGS(4)
 	MOVQ CX, R8
 	SHLQ $7, R8 // where the odd eights start
 	TESTQ CX, CX

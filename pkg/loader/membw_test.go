@@ -2,13 +2,18 @@ package loader
 
 import "testing"
 
-func TestSumSquares(t *testing.T) {
-	b := make([]float32, 3<<18+5)
-	var want float64
+// fillSquares fills b with 0..7 repeated and returns its sum of squares.
+func fillSquares(b []float32) (want float64) {
 	for i := range b {
 		b[i] = float32(i % 8)
 		want += float64(i%8) * float64(i%8)
 	}
+	return want
+}
+
+func TestSumSquares(t *testing.T) {
+	b := make([]float32, 3<<18+5)
+	want := fillSquares(b)
 	if s := sumSquares(b); s != want {
 		t.Errorf("sumSquares = %g, want %g", s, want)
 	}
@@ -35,11 +40,7 @@ func TestBandwidthBuffer(t *testing.T) {
 	if len(buf) != 3<<18+5 || buf[0] != 0 || buf[len(buf)-1] != 0 {
 		t.Fatalf("%d floats, first %g, last %g: want %d zeroed", len(buf), buf[0], buf[len(buf)-1], 3<<18+5)
 	}
-	var want float64
-	for i := range buf {
-		buf[i] = float32(i % 8)
-		want += float64(i%8) * float64(i%8)
-	}
+	want := fillSquares(buf)
 	if s := sumSquares(buf); s != want {
 		t.Errorf("sumSquares = %g, want %g", s, want)
 	}
