@@ -262,12 +262,36 @@ func randMatrix(t testing.TB, r *rand.Rand, typ tensor.Type, rows, cols int) Mat
 // TestMatMulMatchesVecDot checks every output of MatMul, for 1 to 3
 // threads and batches of 1 to 5, bit for bit against VecDot on the
 // converted activation row (batchDot for batches on a pool set
-// blockwise, where a blockwise kernel has its own order), on every kernel path (MatMul's four-row kernels and
-// row splits must not change a bit).
+// blockwise, where a blockwise kernel has its own order), on every kernel
+// path (MatMul's four-row kernels and row splits must not change a bit).
 func TestMatMulMatchesVecDot(t *testing.T) {
 	for _, p := range testedPaths() {
 		onPath(p, func() { testMatMulMatchesVecDot(t) })
 	}
+}
+
+// matmulWant returns what MatMul gives for the batch activation rows of
+// x against the rows of m (ggml's layout), want[k][b*m.Rows+i]: the row
+// kernel's outputs (k = 0, VecDot), and a batch's on a pool set blockwise
+// (k = 1, batchDot).
+func matmulWant(t testing.TB, m Matrix, x []float32, batch int) [2][]float32 {
+	t.Helper()
+	typ, cols := m.Type, m.Cols
+	var want [2][]float32
+	for k := range want {
+		want[k] = make([]float32, batch*m.Rows)
+	}
+	act := make([]byte, 2*typeBytes(t, ActivationType(typ), cols))
+	for b := 0; b < batch; b++ {
+		if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < m.Rows; i++ {
+			want[0][b*m.Rows+i] = VecDot(typ, cols, m.Row(i), act)
+			want[1][b*m.Rows+i] = batchDot(typ, 2, true, cols, m.Row(i), act)
+		}
+	}
+	return want
 }
 
 func testMatMulMatchesVecDot(t *testing.T) {
@@ -285,22 +309,7 @@ func testMatMulMatchesVecDot(t *testing.T) {
 		for b := 0; b < 5; b++ {
 			x = append(x, randRow(r, cols, b)...)
 		}
-		// want[k][b*rows+i]: the row kernel's outputs (k = 0), and a
-		// batch's on a pool set blockwise (batchDot).
-		var want [2][]float32
-		for k := range want {
-			want[k] = make([]float32, 5*rows)
-		}
-		for b := 0; b < 5; b++ {
-			act := make([]byte, 2*typeBytes(t, ActivationType(typ), cols))
-			if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < rows; i++ {
-				want[0][b*rows+i] = VecDot(typ, cols, m.Row(i), act)
-				want[1][b*rows+i] = batchDot(typ, 2, true, cols, m.Row(i), act)
-			}
-		}
+		want := matmulWant(t, m, x, 5)
 		ms := []Matrix{m}
 		if sub := (Matrix{Type: typ, Rows: rows - rows%4, Cols: cols, Data: m.Data[:(rows-rows%4)*m.RowBytes()]}); CanRepackQuads(sub) {
 			quads, err := RepackQuads(make([]byte, len(sub.Data)), sub)

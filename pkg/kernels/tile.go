@@ -78,8 +78,9 @@ func dotQBlockwise(typ tensor.Type, n int, w, a []byte) float32 {
 // weights against an F16 activation row of n elements, taken as float32):
 // element i is fused into lane i mod 8 in increasing i, the eight lanes
 // are added in hsum_float_8's order, and the last n mod 8 elements are
-// fused onto that sum one by one. dotF16AVX2 keeps sixteen lanes, which a
-// tile of twelve sums has no registers for.
+// fused onto that sum one by one. dotF16AVX2 keeps sixteen lanes, which
+// the default batch path gets from the same tile in two passes
+// (matmulF16Lanes); one pass is faster.
 func dotF16Lanes8(n int, w, a []byte) float32 {
 	var lanes [8]float32
 	n8 := n &^ 7

@@ -18,14 +18,18 @@ func installBatchKernels() {
 	batchKernels[tensor.Q4_0] = &batchKernel{prepLen: q8Prep, prep: prepQ8_0Scales, rows: matmulTilesQ}
 	// The F16 preps' quads (tokenGroups) hold up to batch+3 tokens: room for
 	// twice the batch. Rows of a multiple of 16 go through matmulF16Lanes's
-	// two passes (dotF16AVX2's bits); others through the row kernel.
-	batchKernels[tensor.F16] = &batchKernel{prepLen: func(cols int) int { return 2 * cols }, prep: prepF16QuadsSplit,
-		rows: func(j *matmulJob, lo, hi int) int {
-			if j.m.Cols%16 != 0 {
-				return lo
+	// two passes (dotF16AVX2's bits); others, unprepared, through the row
+	// kernel.
+	batchKernels[tensor.F16] = &batchKernel{
+		prepLen: func(cols int) int {
+			if cols%16 != 0 {
+				return 0
 			}
-			return matmulF16Lanes(j, lo, hi, true)
-		}}
+			return 2 * cols
+		},
+		prep: prepF16QuadsSplit,
+		rows: func(j *matmulJob, lo, hi int) int { return matmulF16Lanes(j, lo, hi, true) },
+	}
 	batchKernels[tensor.BF16] = &batchKernel{ // reads the bf16 activations as they are
 		rows: func(j *matmulJob, lo, hi int) int { return matmulTilesFloat(j, lo, hi, &bf16Tile) },
 	}
@@ -263,13 +267,18 @@ func tokenGroups(batch, g int) (groups, bt int) {
 	return (bt + g - 1) / g, bt
 }
 
+// groupStart is the batch token in slot 0 of group q of tokenGroups(batch,
+// g), bt its second result: the preps and the kernels' readers agree
+// through it.
+func groupStart(q, g, bt int) int { return min(g*q, bt-g) }
+
 // groupSlots calls f for each slot of tokenGroups(batch, g) that holds
 // token b: the one of group b/g, and the one of group b/g+1 when that is the
 // last group and starts earlier.
 func groupSlots(batch, g, b int, f func(q, slot int)) {
 	groups, bt := tokenGroups(batch, g)
 	for q := b / g; q <= min(b/g+1, groups-1); q++ {
-		start := min(g*q, bt-g)
+		start := groupStart(q, g, bt)
 		for slot := 0; slot < g; slot++ {
 			if min(start+slot, batch-1) == b {
 				f(q, slot)
@@ -366,7 +375,7 @@ func matmulBlockwise(j *matmulJob, lo, hi int, bt *blockwiseTile) int {
 		}
 		for t := 0; t < batch; t++ {
 			q := t / bwT
-			slot := t - min(bwT*q, bT-bwT)
+			slot := t - groupStart(q, bwT, bT)
 			copy(j.out[t*rows+lo:t*rows+lo+n], acc[(q*bwT+slot)*bwRows:])
 		}
 	}
@@ -386,15 +395,12 @@ func prepF16Quads(j *matmulJob, b int) {
 	})
 }
 
-// prepF16QuadsSplit is prepF16Quads for the exact passes: within each
-// chunk of f16Chunk columns the even eights first, then the odd ones (as
-// packF16x3SplitAVX2 packs the weights). Rows of no multiple of 16 are
-// left to the row kernel and get nothing.
+// prepF16QuadsSplit is prepF16Quads for the exact passes, for rows of a
+// multiple of 16 elements: within each chunk of f16Chunk columns the even
+// eights first, then the odd ones (as packF16x3SplitAVX2 packs the
+// weights).
 func prepF16QuadsSplit(j *matmulJob, b int) {
 	cols := j.m.Cols
-	if cols == 0 || cols%16 != 0 {
-		return
-	}
 	groupSlots(j.batch, 4, b, func(q, slot int) {
 		for c := 0; c < cols; c += f16Chunk {
 			f16ToF32QuadSplitAVX2(min(f16Chunk, cols-c), &j.xf[q*4*cols+4*c+8*slot], &j.xa[b*j.ab+2*c])
@@ -410,7 +416,8 @@ func prepF16QuadsSplit(j *matmulJob, b int) {
 // packed by packF16x3AVX2 or packF16x3SplitAVX2, so that it stays in L1
 // while every quad passes it).
 //
-// exact gives dotF16AVX2's bits, for rows of a multiple of 16 elements:
+// exact gives dotF16AVX2's bits, for rows of a multiple of 16 elements
+// (it leaves other rows to the row kernel):
 // two passes over each chunk, the even eights (elements 16k..16k+7) into
 // one set of sums and the odd ones into another, as dotF16AVX2's two
 // accumulators, added lane by lane at the end (tileF16x3x4Out2AVX2). The
@@ -421,7 +428,7 @@ func prepF16QuadsSplit(j *matmulJob, b int) {
 func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 	const R, T = 3, 4
 	rows, cols, rb, batch := j.m.Rows, j.m.Cols, j.rowBytes, j.batch
-	if cols == 0 || batch < 2 {
+	if cols == 0 || batch < 2 || exact && cols%16 != 0 {
 		return lo
 	}
 	n8 := cols &^ 7
@@ -480,7 +487,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 			r0 := lo + i*R
 			nr := min(R, hi-r0)
 			for q := range quads {
-				t := min(T*q, bt-T)
+				t := groupStart(q, T, bt)
 				sums := (q*ntr + i) * 8 * R * T
 				dst, stride := &outs[0], 4*R
 				if nr == R && batch >= T {

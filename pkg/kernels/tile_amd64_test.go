@@ -279,25 +279,11 @@ func TestMatMulBatchKernels(t *testing.T) {
 				m := randMatrix(t, r, typ, rows, cols)
 				const maxBatch = 13
 				x := randRow(r, maxBatch*cols, 0)
-				act := make([]byte, typeBytes(t, ActivationType(typ), cols))
-				want := make([]float32, maxBatch*rows)      // blockwise where a kernel is
-				exactWant := make([]float32, maxBatch*rows) // the row kernel's
-				for b := 0; b < maxBatch; b++ {
-					if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
-						t.Fatal(err)
-					}
-					for i := 0; i < rows; i++ {
-						want[b*rows+i] = batchDot(typ, 2, true, cols, m.Row(i), act)
-						exactWant[b*rows+i] = VecDot(typ, cols, m.Row(i), act)
-					}
-				}
+				want := matmulWant(t, m, x, maxBatch)
 				for _, p := range pools {
-					for _, blockwise := range []bool{false, true} {
+					for k, blockwise := range []bool{false, true} {
 						p.SetBlockwise(blockwise)
-						w := exactWant
-						if blockwise {
-							w = want
-						}
+						w := want[k]
 						for batch := 2; batch <= maxBatch; batch++ {
 							out := make([]float32, batch*rows)
 							if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
@@ -353,20 +339,7 @@ func FuzzMatMulBatch(f *testing.F) {
 			}
 		}
 		x := randRow(r, batch*cols, int(seed%5))
-		act := make([]byte, typeBytes(t, ActivationType(typ), cols))
-		var want [2][]float32 // [blockwise]
-		for k := range want {
-			want[k] = make([]float32, batch*rows)
-		}
-		for b := 0; b < batch; b++ {
-			if err := QuantizeActivations(ActivationType(typ), act, x[b*cols:(b+1)*cols]); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < rows; i++ {
-				want[0][b*rows+i] = batchDot(typ, batch, false, cols, m.Row(i), act)
-				want[1][b*rows+i] = batchDot(typ, batch, true, cols, m.Row(i), act)
-			}
-		}
+		want := matmulWant(t, m, x, batch) // [blockwise]
 		ms := []Matrix{m}
 		if sub := (Matrix{Type: typ, Rows: rows &^ 3, Cols: cols, Data: m.Data[:(rows&^3)*m.RowBytes()]}); sub.Rows > 0 && CanRepackQuads(sub) {
 			q, err := RepackQuads(make([]byte, len(sub.Data)), sub)
