@@ -18,7 +18,7 @@ func BenchmarkGenerate(b *testing.B) {
 	} {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/t%d/tg", file, threads), func(b *testing.B) {
-				e := openEngine(b, file, "", llm.KVF32, threads)
+				e := openEngine(b, file, "", llm.KVF32, threads, false)
 				logits, err := e.Eval([]int{1}, 0, false)
 				if err != nil {
 					b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkGenerate(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 			})
 			b.Run(fmt.Sprintf("%s/t%d/pp32", file, threads), func(b *testing.B) {
-				e := openEngine(b, file, "", llm.KVF32, threads)
+				e := openEngine(b, file, "", llm.KVF32, threads, false)
 				prompt := make([]int, 32)
 				for i := range prompt {
 					prompt[i] = 1 + i*7%500

@@ -46,13 +46,13 @@ func TestBatchEqualsSequential(t *testing.T) {
 	for _, f := range files {
 		for _, kv := range []llm.KVType{llm.KVF32, llm.KVF16} {
 			t.Run(f.name+"/"+kv.String(), func(t *testing.T) {
-				batch := openEngineAt(t, f.path, model.Options{}, kv, 2)
+				batch := openEngineAt(t, f.path, model.Options{}, kv, 2, false)
 				all, err := batch.Eval(prompt, 0, true)
 				if err != nil {
 					t.Fatal(err)
 				}
 				all = append([]float32(nil), all...)
-				seq := openEngineAt(t, f.path, model.Options{}, kv, 1)
+				seq := openEngineAt(t, f.path, model.Options{}, kv, 1, false)
 				vocab := len(all) / len(prompt)
 				for i, tok := range prompt {
 					one, err := seq.Eval([]int{tok}, i, false)
@@ -72,7 +72,7 @@ func TestBatchEqualsSequential(t *testing.T) {
 }
 
 func TestEvalErrors(t *testing.T) {
-	e := openEngine(t, "models/gguf/stories260K.gguf", "", llm.KVF32, 1)
+	e := openEngine(t, "models/gguf/stories260K.gguf", "", llm.KVF32, 1, false)
 	if _, err := e.Eval(nil, 0, false); err == nil {
 		t.Error("empty batch accepted")
 	}
@@ -85,7 +85,7 @@ func TestEvalErrors(t *testing.T) {
 }
 
 func TestGenerateStops(t *testing.T) {
-	e := openEngine(t, "models/gguf/stories260K.gguf", "", llm.KVF32, 1)
+	e := openEngine(t, "models/gguf/stories260K.gguf", "", llm.KVF32, 1, false)
 	greedy := llm.SamplerParams{Temp: 0}
 	var got []int
 	st, err := llm.Generate(e, []int{1}, llm.GenerateOptions{MaxTokens: 10, StopEOS: -1, StopBOS: -1, Sampler: greedy},

@@ -61,6 +61,15 @@ var tolerance = map[string]float64{
 // (vec_dot) order keeps tolerance.
 var blockwiseTolerance = map[string]float64{"Q4_0": 0.3, "Q8_0": 0.15, "F16": 3e-2}
 
+// toleranceFor is variant name's logit tolerance on a pool set blockwise
+// or not.
+func toleranceFor(name string, blockwise bool) float64 {
+	if bt, ok := blockwiseTolerance[name]; ok && blockwise {
+		return bt
+	}
+	return tolerance[name]
+}
+
 // keepsTokens lists the variants whose greedy tokens must all match.
 var keepsTokens = map[string]bool{"F32_kvF32": true, "llama2c": true, "F32": true, "F16": true, "Q8_0": true, "Q4_0": true}
 
@@ -96,25 +105,19 @@ func maxDiff(a, b []float32) float64 {
 	return m
 }
 
-// openEngine loads a shared model file with resident weights.
-func openEngine(t testing.TB, file, tokenizer string, kv llm.KVType, threads int) *llm.Engine {
+// openEngine loads a shared model file with resident weights, on a pool
+// set blockwise or not (kernels.Pool.SetBlockwise).
+func openEngine(t testing.TB, file, tokenizer string, kv llm.KVType, threads int, blockwise bool) *llm.Engine {
 	t.Helper()
 	opts := model.Options{}
 	if tokenizer != "" {
 		opts.TokenizerPath = shareddata.Path(t, tokenizer)
 	}
-	return openEngineAt(t, shareddata.Path(t, file), opts, kv, threads)
+	return openEngineAt(t, shareddata.Path(t, file), opts, kv, threads, blockwise)
 }
 
 // openEngineAt is openEngine for a model at path (not under shared/).
-func openEngineAt(t testing.TB, path string, opts model.Options, kv llm.KVType, threads int) *llm.Engine {
-	t.Helper()
-	return openEngineBlockwise(t, path, opts, kv, threads, false)
-}
-
-// openEngineBlockwise is openEngineAt on a pool set blockwise or not
-// (kernels.Pool.SetBlockwise).
-func openEngineBlockwise(t testing.TB, path string, opts model.Options, kv llm.KVType, threads int, blockwise bool) *llm.Engine {
+func openEngineAt(t testing.TB, path string, opts model.Options, kv llm.KVType, threads int, blockwise bool) *llm.Engine {
 	t.Helper()
 	m, err := model.Open(path, opts)
 	if err != nil {
@@ -163,12 +166,8 @@ func TestGenerationMatchesReference(t *testing.T) {
 				if name == "llama2c" {
 					tok = ref.tokenizer
 				}
-				var opts model.Options
-				if tok != "" {
-					opts.TokenizerPath = shareddata.Path(t, tok)
-				}
 				for _, blockwise := range []bool{false, true} {
-					testGeneration(t, name, v, openEngineBlockwise(t, shareddata.Path(t, v.File), opts, kvFor(v), 2, blockwise), blockwise)
+					testGeneration(t, name, v, openEngine(t, v.File, tok, kvFor(v), 2, blockwise), blockwise)
 				}
 			})
 		}
@@ -178,10 +177,7 @@ func TestGenerationMatchesReference(t *testing.T) {
 // testGeneration evaluates each of v's prompts on e (a pool set blockwise
 // or not) and checks the last position's logits and the greedy tokens.
 func testGeneration(t *testing.T, name string, v genVariant, e *llm.Engine, blockwise bool) {
-	tol := tolerance[name]
-	if bt, ok := blockwiseTolerance[name]; ok && blockwise {
-		tol = bt
-	}
+	tol := toleranceFor(name, blockwise)
 	for _, r := range v.Runs {
 		logits, err := e.Eval(r.PromptIDs, 0, false)
 		if err != nil {
@@ -257,12 +253,7 @@ func TestTeacherForced(t *testing.T) {
 				}
 				want := readLogits(t, v.LogitsFile)
 				for _, blockwise := range []bool{false, true} {
-					path := shareddata.Path(t, v.File)
-					var opts model.Options
-					if tok != "" {
-						opts.TokenizerPath = shareddata.Path(t, tok)
-					}
-					e := openEngineBlockwise(t, path, opts, kv, 2, blockwise)
+					e := openEngine(t, v.File, tok, kv, 2, blockwise)
 					logits, err := e.Eval(m.PromptIDs, 0, true)
 					if err != nil {
 						t.Fatal(err)
@@ -271,10 +262,7 @@ func TestTeacherForced(t *testing.T) {
 						t.Fatalf("%d logits, reference has %d", len(logits), len(want))
 					}
 					d := maxDiff(logits, want)
-					tol := tolerance[name]
-					if bt, ok := blockwiseTolerance[name]; ok && blockwise {
-						tol = bt
-					}
+					tol := toleranceFor(name, blockwise)
 					t.Logf("blockwise %v: max |logit - reference| over %d positions = %.3g", blockwise, len(m.PromptIDs), d)
 					if d > tol {
 						t.Errorf("blockwise %v: logits differ by %.3g, tolerance %g", blockwise, d, tol)

@@ -122,7 +122,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.membwMiB, "membw-mib", 1024, "size of the --membw buffer in MiB")
 	fs.StringVar(&f.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c tokenizer.bin (default: tokenizer.bin beside a .bin model)")
-	fs.BoolVar(&f.fastPrompt, "fast-prompt", false, "evaluate Q4_0, Q8_0 and F16 prompts with the blockwise kernels: 1.1-2.5x faster, but logits no longer those of a token at a time (llama.cpp's vec_dot order) to the bit")
+	fs.BoolVar(&f.fastPrompt, "fast-prompt", false, fastPromptUsage)
 	fs.BoolVar(&f.noRepack, "no-repack", false, "keep every matrix in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q3_K-Q6_K levels lane-major, at load)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the timed repetitions (not load or warm-up) to this file, for `go tool pprof`")
 	pos, err := parseInterleaved(fs, args)

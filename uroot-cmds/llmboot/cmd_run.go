@@ -16,6 +16,9 @@ import (
 
 const runSynopsis = "run MODEL [-p PROMPT] [-n N] [-t THREADS] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--tokenizer FILE]"
 
+// fastPromptUsage is --fast-prompt's help, for run and bench alike.
+const fastPromptUsage = "evaluate Q4_0, Q8_0 and F16 prompts with the blockwise kernels: 1.1-2.5x faster, but logits no longer those of a token at a time (llama.cpp's vec_dot order) to the bit"
+
 type runFlags struct {
 	prompt        string
 	n             int
@@ -69,7 +72,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines while loading")
 	fs.StringVar(&f.sha, "sha256", "", "expected sha256 of the model file (default: MODEL.sha256 beside a local file, if present)")
 	fs.BoolVar(&f.direct, "direct", true, "O_DIRECT reads when streaming from a file or device")
-	fs.BoolVar(&f.fastPrompt, "fast-prompt", false, "evaluate Q4_0, Q8_0 and F16 prompts with the blockwise kernels: 1.1-2.5x faster, but logits no longer those of a token at a time (llama.cpp's vec_dot order) to the bit")
+	fs.BoolVar(&f.fastPrompt, "fast-prompt", false, fastPromptUsage)
 	fs.BoolVar(&f.noRepack, "no-repack", false, "keep resident matrices in the file's layout (default: Q4_0/Q8_0 interleaved by row quads, Q3_K-Q6_K levels lane-major, at load; faster)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
