@@ -519,13 +519,17 @@ func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 }
 
 // f16Group and f16Chunk block matmulF16Lanes: threes of rows per pass
-// over the batch, and columns per pass (a multiple of 8). A chunk's
-// packed weights (24 rows, 12 KiB) stay in L1 while every quad of tokens
-// passes them; its activations (1 KiB a token) stay in L2. Measured
-// against 4 x 512, 4 x 256, 2 x 1024 and 6 x 384 (BenchmarkMatMulPrompt):
-// 0.90 ns per row-32-token at 2048 columns, where the others took
-// 0.92-1.2.
-const f16Group, f16Chunk = 8, 256
+// over the batch, and columns per pass (a multiple of 16, for the exact
+// split). A chunk's packed weights (12 rows, 24 KiB) stay in L1 while
+// every quad of tokens passes them; its activations (4 KiB a token)
+// stream from L2. Longer chunks than the 24 rows x 256 columns of before
+// reload and store each three's sums less often (once per 1024 columns
+// instead of 256, or 128 per exact pass): alternated MatMul rounds (128
+// tokens, 2 threads, medians of 12, ns per row-32-token) gave 0.50/0.53
+// exact and 0.51/0.56 blockwise at 2048x2048/512x5632 against 0.55/0.60
+// and 0.55/0.58 (2 x 2048, 3 x 2048 and 3 x 1024 were within 0.01-0.02 of
+// it), and F16 pp128 rose from ~51 to ~58 tok/s.
+const f16Group, f16Chunk = 4, 1024
 
 //go:noescape
 func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)

@@ -251,8 +251,9 @@ func TestQuantizeBF16Vec(t *testing.T) {
 // TestMatMulBatchKernels runs MatMul with the batch kernels on odd row
 // counts, odd batch sizes and rows the tiles do not take (F16 rows of 40
 // elements, BF16 rows of 44), BF16 rows with each rest of a group of 32
-// (8, 16, 24), F16 rows with a short last column chunk (272, 784: the
-// exact two passes' every other eight) and rows that are no multiple of
+// (8, 16, 24), F16 rows of one short column chunk (272) and of whole
+// chunks and a short last one (f16Chunk+16, 2*f16Chunk+272: the exact
+// two passes' every other eight) and rows that are no multiple of
 // 16 (2056: the row kernel), and Q4_0 rows longer than the expansion's
 // stack buffer,
 // bit for bit against VecDot (and, where a blockwise kernel runs, against
@@ -271,7 +272,7 @@ func TestMatMulBatchKernels(t *testing.T) {
 		}()
 		for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16, tensor.BF16} {
 			for _, shape := range [][2]int{{1, 64}, {3, 96}, {6, 64}, {13, 160}, {37, 512}, {9, 40}, {5, 32 * (maxExpandBlocks + 1)},
-				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}, {26, 272}, {3, 784}} {
+				{4, 8}, {7, 24}, {8, 48}, {10, 56}, {5, 44}, {11, 2056}, {26, 272}, {26, f16Chunk + 16}, {3, 2*f16Chunk + 272}} {
 				rows, cols := shape[0], shape[1]
 				if typ != tensor.F16 && typ != tensor.BF16 && cols%32 != 0 {
 					continue
