@@ -294,6 +294,40 @@ func matmulWant(t testing.TB, m Matrix, x []float32, batch int) [2][]float32 {
 	return want
 }
 
+// TestMatMulLongBatch runs batches longer than maxMatMulBatch, which
+// MatMul takes in parts, on every path and type, both orders, against
+// the per-token results bit for bit.
+func TestMatMulLongBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	const rows, cols = 7, 256
+	p := NewPool(2)
+	defer p.Close()
+	for _, path := range testedPaths() {
+		onPath(path, func() {
+			for _, typ := range weightTypes {
+				m := randMatrix(t, r, typ, rows, cols)
+				const most = 2*maxMatMulBatch + 3
+				x := randRow(r, most*cols, 0)
+				want := matmulWant(t, m, x, most)
+				for _, batch := range []int{maxMatMulBatch + 1, most} {
+					for k, blockwise := range []bool{false, true} {
+						p.SetBlockwise(blockwise)
+						out := make([]float32, batch*rows)
+						if err := p.MatMul(out, m, x[:batch*cols], batch); err != nil {
+							t.Fatal(err)
+						}
+						for i, v := range out {
+							if w := want[k][i]; math.Float32bits(v) != math.Float32bits(w) {
+								t.Fatalf("%s %s batch %d blockwise %v: out[%d] = %g, want %g", path, typ, batch, blockwise, i, v, w)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 func testMatMulMatchesVecDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const rows, cols = 37, 512

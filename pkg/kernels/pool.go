@@ -437,6 +437,25 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 	if batch == 0 || m.Rows == 0 {
 		return nil
 	}
+	if n := (batch + maxMatMulBatch - 1) / maxMatMulBatch; n > 1 {
+		for t := 0; t < batch; {
+			b := (batch - t) / n
+			n--
+			p.matmul(out[t*m.Rows:], m, x[t*m.Cols:], b)
+			t += b
+		}
+		return nil
+	}
+	p.matmul(out, m, x, batch)
+	return nil
+}
+
+// maxMatMulBatch is the most tokens one pass of the batch kernels takes:
+// longer batches run in near-equal parts, so that a part's activations
+// stay in L2 while each group of weight rows passes over them.
+const maxMatMulBatch = 128
+
+func (p *Pool) matmul(out []float32, m Matrix, x []float32, batch int) {
 	k := &typeKernels[m.Type]
 	ab, _ := k.act.RowBytes(m.Cols) // Validate checked Cols against the weight block, a multiple of the activation's
 	p.scratch = grow(p.scratch, batch*ab)
@@ -481,7 +500,6 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 		}
 	}
 	p.mm = matmulJob{}
-	return nil
 }
 
 // grow returns b resized to n, reallocated when its capacity is short.
