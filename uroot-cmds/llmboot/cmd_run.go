@@ -17,7 +17,7 @@ import (
 const runSynopsis = "run MODEL [-p PROMPT] [-n N] [-t THREADS] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--tokenizer FILE]"
 
 // fastPromptUsage is --fast-prompt's help, for run and bench alike.
-const fastPromptUsage = "evaluate Q4_0, Q8_0 and F16 prompts with the blockwise kernels: 1.1-2.5x faster, but logits no longer those of a token at a time (llama.cpp's vec_dot order) to the bit"
+const fastPromptUsage = "evaluate Q4_0, Q8_0 and F16 prompts with the blockwise kernels: 1.05-2.5x faster, but logits no longer those of a token at a time (llama.cpp's vec_dot order) to the bit"
 
 type runFlags struct {
 	prompt        string
