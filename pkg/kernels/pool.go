@@ -455,6 +455,8 @@ func (p *Pool) MatMul(out []float32, m Matrix, x []float32, batch int) error {
 // stay in L2 while each group of weight rows passes over them.
 const maxMatMulBatch = 128
 
+// matmul is MatMul for a batch of at most maxMatMulBatch tokens, its
+// arguments checked.
 func (p *Pool) matmul(out []float32, m Matrix, x []float32, batch int) {
 	k := &typeKernels[m.Type]
 	ab, _ := k.act.RowBytes(m.Cols) // Validate checked Cols against the weight block, a multiple of the activation's

@@ -451,9 +451,15 @@ func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 		na := ntr * quads * 8 * R * T
 		acc := grow(s.acc, sets*na)
 		s.acc = acc
-		clear(acc)
+		if n8 == 0 {
+			clear(acc) // no chunk: the sums are the Go tail's alone
+		}
 		for c := 0; c < n8; c += f16Chunk {
 			cc := min(f16Chunk, n8-c)
+			fresh := 0 // the first chunk starts the sums from zero, rather than clearing them first
+			if c == 0 {
+				fresh = 1
+			}
 			for i := range ntr {
 				r0 := lo + i*R
 				dst := s.w[i*packed : i*packed+R*2*cc]
@@ -480,11 +486,11 @@ func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 				a, sums := q*4*n8+4*c, q*ntr*8*R*T
 				if exact { // the even eights, then the odd ones
 					h := cc / 16
-					tileF16x3x4AccAVX2(cc/2, &s.w[0], packed, &j.xf[a], &acc[sums], ntr)
-					tileF16x3x4AccAVX2(cc/2, &s.w[48*h], packed, &j.xf[a+32*h], &acc[na+sums], ntr)
+					tileF16x3x4AccAVX2(cc/2, &s.w[0], packed, &j.xf[a], &acc[sums], ntr, fresh)
+					tileF16x3x4AccAVX2(cc/2, &s.w[48*h], packed, &j.xf[a+32*h], &acc[na+sums], ntr, fresh)
 					continue
 				}
-				tileF16x3x4AccAVX2(cc, &s.w[0], packed, &j.xf[a], &acc[sums], ntr)
+				tileF16x3x4AccAVX2(cc, &s.w[0], packed, &j.xf[a], &acc[sums], ntr, fresh)
 			}
 		}
 		for i := range ntr {
@@ -536,7 +542,7 @@ func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 const f16Group, f16Chunk = 4, 1024
 
 //go:noescape
-func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes int)
+func tileF16x3x4AccAVX2(n int, w *byte, wStride int, a *float32, acc *float32, threes, fresh int)
 
 //go:noescape
 func packF16x3AVX2(n int, dst *byte, src *byte, rowStride int)
