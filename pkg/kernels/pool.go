@@ -72,9 +72,9 @@ type Pool struct {
 // keeps one eight-lane sum per output (dotF16Lanes8). Their outputs
 // differ from a row at a time in the last bits of float rounding, which
 // a later f16 or Q8_0 rounding can turn into larger logit differences
-// (docs/benchmarks.md); they are 2.5x (Q4_0), 1.5-1.8x (Q8_0) and about
-// 1.1x (F16, whose default path shares their tile) faster. Call it
-// between MatMul calls, not during one.
+// (docs/benchmarks.md); they are 2.2-2.5x (Q4_0), 1.5-1.8x (Q8_0) and
+// about 1.05x (F16, whose default path shares their tile) faster. Call
+// it between MatMul calls, not during one.
 func (p *Pool) SetBlockwise(on bool) { p.blockwise = on }
 
 type poolJob struct {

@@ -421,7 +421,7 @@ func prepF16QuadsSplit(j *matmulJob, b int) {
 // while every quad passes it).
 //
 // exact gives dotF16AVX2's bits, for rows of a multiple of 16 elements
-// (it leaves other rows to the row kernel):
+// (for other rows the prep's length is 0, and the row kernel takes them):
 // two passes over each chunk, the even eights (elements 16k..16k+7) into
 // one set of sums and the odd ones into another, as dotF16AVX2's two
 // accumulators, added lane by lane at the end (tileF16x3x4Out2AVX2). The
@@ -432,7 +432,7 @@ func prepF16QuadsSplit(j *matmulJob, b int) {
 func matmulF16Lanes(j *matmulJob, lo, hi int, exact bool) int {
 	const R, T = 3, 4
 	rows, cols, rb, batch := j.m.Rows, j.m.Cols, j.rowBytes, j.batch
-	if cols == 0 || batch < 2 || exact && cols%16 != 0 {
+	if batch < 2 || j.fb == 0 { // nothing prepared: the row kernel's rows
 		return lo
 	}
 	n8 := cols &^ 7

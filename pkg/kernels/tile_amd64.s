@@ -1134,16 +1134,11 @@ fs4done:
 	VZEROUPPER
 	RET
 
-// HSUMY0(dst) adds Y0's eight lanes in hsum_float_8's order and stores
-// the float at dst. Clobbers X1.
+// HSUMY0(dst) adds Y0's eight lanes in hsum_float_8's order (HSUM8) and
+// stores the float at dst. Clobbers X1.
 #define HSUMY0(dst) \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVHLPS     X0, X0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VADDSS       X1, X0, X0; \
-	VMOVSS       X0, dst
+	HSUM8; \
+	VMOVSS X0, dst
 
 // The sums of tileF16x3x4OutAVX2 (the eight lanes at off(R8)) and of
 // tileF16x3x4Out2AVX2 (off(R8) + off(R9) lane by lane first, as
