@@ -46,7 +46,13 @@ func main() {
 	log.SetPrefix("uinit: ")
 	log.SetOutput(firstLine{os.Stdout})
 
-	run("/", os.Stdout, os.Stderr, lg)
+	// u-root's init hands uinit the console as two pipes, stdout and
+	// stderr, each drained onto the console by its own goroutine
+	// (libinit.WithMultiTTY's two io.MultiWriters), so what llmboot writes
+	// to the two can reach the console out of order: its run summary
+	// (stderr) once cut the story's last line (stdout) in two. One pipe
+	// for both keeps the console in the order things were written.
+	run("/", os.Stdout, os.Stdout, lg)
 	execShell(lg)
 }
 
