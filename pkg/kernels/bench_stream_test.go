@@ -13,16 +13,18 @@ import (
 )
 
 // BenchmarkMatMulStream asks whether generation is bound by memory
-// bandwidth: one token (batch 1) through a 256 MiB matrix of each type,
-// held as the engine holds weights (mmapfile.Anon: huge pages where the
-// kernel gives them; Q8_0 and Q4_0 repacked in quads), on GOMAXPROCS
-// threads, against a plain read of a buffer of the same size (Dot of it
-// with itself, what llmboot bench --membw times). The types and the read
-// take turns within each of the rounds, so the machine's drifting
-// bandwidth moves them together; each metric is a median over the rounds
-// in GB/s of weights (read: of the buffer). Run with -benchtime 1x: when
-// every type streams at about the read's rate, generation can only be as
-// fast as the machine's bandwidth allows, whatever the kernels do.
+// bandwidth: one token (batch 1) through a 256 MiB matrix of each type on
+// GOMAXPROCS threads, against a plain read of a buffer of the same size
+// (Dot of it with itself, what llmboot bench --membw times). The matrices
+// are held as the loader holds repacked weights (mmapfile.Anon: huge pages
+// where the kernel gives them; PreferredLayout: Q8_0 and Q4_0 in quads,
+// the k-quants lane-major); F16 too, which the engine reads from the
+// file's mapping instead. The types and the read take turns within each
+// of the rounds, so the machine's drifting bandwidth moves them together;
+// each metric is a median over the rounds in GB/s of weights (read: of
+// the buffer). Run with -benchtime 1x: when every type streams at about
+// the read's rate, generation can only be as fast as the machine's
+// bandwidth allows, whatever the kernels do.
 func BenchmarkMatMulStream(b *testing.B) {
 	const size, cols, rounds = 256 << 20, 2048, 9
 	r := rand.New(rand.NewPCG(29, 30))
@@ -39,13 +41,8 @@ func BenchmarkMatMulStream(b *testing.B) {
 		for off := 0; off < len(data); off += copy(data[off:], tile.Data) {
 		}
 		m.Data = data
-		if CanRepackQuads(m) {
-			dst, freeQ, err := mmapfile.Anon(len(data))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer freeQ()
-			if m, err = RepackQuads(dst, m); err != nil {
+		if PreferredLayout(m) != LayoutRows { // in place, as the loader's repacking
+			if m, err = Repack(data, m); err != nil {
 				b.Fatal(err)
 			}
 		}
